@@ -18,7 +18,7 @@ BUILD	?= build
 OPT	?= -O2
 WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wpointer-arith -Wcast-qual -Wformat=2
-CFLAGS	+= -std=gnu11 -g $(OPT) -pthread $(WARN) -I. \
+CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -g $(OPT) -pthread $(WARN) -I. \
 	   $(shell pkg-config --cflags $(PKGS))
 LDLIBS	+= $(shell pkg-config --libs $(PKGS)) -pthread -lm
 TLIBS	:= $(shell pkg-config --libs $(TPKGS))
@@ -102,7 +102,7 @@ bench: $(BIN) $(BENCHES) $(FIXTURES)
 	@BUILD=$(BUILD) sh tests/bench/run.sh
 
 run: $(BIN) $(FIXTURES)
-	@BUILD=$(BUILD) sh tests/scripts/demo.sh
+	@BUILD=$(BUILD) bash tests/scripts/demo.sh
 
 clean:
 	rm -rf build

@@ -57,7 +57,7 @@ struct cfg_upstream {
 
 enum cfg_non_json { CFG_NON_JSON_BLOCK = 0, CFG_NON_JSON_PASS = 1 };
 
-/* "GET|POST /api/customers/**": methods is a bit set of CFG_M_*, or CFG_M_ANY
+/* A route "GET|POST /api/customers/..." : methods is a bit set of CFG_M_*, or CFG_M_ANY
  * for "*". The path pattern is kept as written; see proxy/route.h. */
 enum cfg_method_bits {
 	CFG_M_GET = 1 << 0, CFG_M_HEAD = 1 << 1, CFG_M_POST = 1 << 2,
@@ -67,7 +67,7 @@ enum cfg_method_bits {
 };
 
 struct cfg_route {
-	char		*match;		/* as written, e.g. "GET|POST /api/customers/**" */
+	char		*match;		/* as written, e.g. "GET|POST /api/customers/..." */
 	unsigned	 methods;	/* CFG_M_* */
 	char		*path;		/* the pattern part */
 	size_t		 upstream;	/* index into cfg->upstreams */

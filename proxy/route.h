@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-/* Parses "GET|POST /api/customers/**" or "* /files/**": *methods gets CFG_M_*
+/* Parses "GET|POST /api/customers/" + "**" or "* /files/" + "**": *methods gets CFG_M_*
  * bits (CFG_M_ANY for "*"), *path points into <match> at the pattern.
  * Path patterns start with '/'; a segment "*" matches one non-empty segment,
  * a final "**" matches the rest (zero or more segments); other segments are

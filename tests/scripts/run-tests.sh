@@ -14,9 +14,10 @@ if [ "$what" = all ] || [ "$what" = unit ]; then
 		[ -x "$t" ] || continue
 		out=$("$t" 2>&1)
 		rc=$?
-		echo "$out" | grep -E '^\[  (PASSED|FAILED)  \]|^\[  FAILED  \] [a-z]|ERROR|runtime error|Sanitizer' || true
-		p=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
-		f=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+		p=$(echo "$out" | grep -o '\[  PASSED  \] [0-9]* test' | awk '{s+=$4} END {print s+0}')
+		f=$(echo "$out" | grep -o '\[  FAILED  \] [0-9]* test' | awk '{s+=$4} END {print s+0}')
+		echo "[  $( [ "$f" -eq 0 ] && [ $rc -eq 0 ] && echo PASSED || echo FAILED )  ] unit $(basename "$t"): $p passed, $f failed"
+		echo "$out" | grep -E '^\[  FAILED  \] [a-z]|^\[  ERROR   \]|runtime error|Sanitizer|LeakSanitizer' | head -20 || true
 		if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
 			f=1
 			echo "$out" | tail -30

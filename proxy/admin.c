@@ -1,0 +1,173 @@
+/* proxy/admin.c — the admin API on its own listener: health, metrics and
+ * reload now; decisions, overrides and audit export plug in here. Runs on the
+ * main thread's loop. Tokens travel as Authorization: Bearer and map to roles;
+ * a missing or wrong token is 401, a token without the role 403. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "proxy/auth.h"
+#include "proxy/internal.h"
+
+struct admin_route {
+	unsigned	 methods;	/* CFG_M_* */
+	const char	*path;
+	unsigned	 roles;		/* CFG_ROLE_* any of; 0 = no token needed */
+	void		(*fn)(struct exchange *);
+};
+
+static void
+reply_buf(struct exchange *ex, int status, const char *ctype, struct evbuffer *b)
+{
+	ex_reply(ex, status, ctype, (const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b), NULL);
+}
+
+static void
+admin_healthz(struct exchange *ex)
+{
+	static const char ok[] = "{\"status\":\"ok\"}\n";
+	static const char drain[] = "{\"status\":\"draining\"}\n";
+
+	if (ex->c->w->srv->draining)
+		ex_reply_json(ex, 503, drain, sizeof(drain) - 1);
+	else
+		ex_reply_json(ex, 200, ok, sizeof(ok) - 1);
+}
+
+static void
+metric(struct evbuffer *b, const char *name, const char *type,
+    const char *help, unsigned long long v)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name,
+	    help, name, type, name, v);
+}
+
+static void
+admin_metrics(struct exchange *ex)
+{
+	struct proxy_server	*srv = ex->c->w->srv;
+	struct proxy_stats	*st = &srv->stats;
+	struct evbuffer		*b = evbuffer_new();
+
+	if (b == NULL) {
+		ex_error(ex, 503, "overloaded", "out of memory");
+		return;
+	}
+	evbuffer_add_printf(b, "# HELP custos_requests_total Requests answered, "
+	    "by status class.\n# TYPE custos_requests_total counter\n");
+	for (int i = 1; i <= 5; i++)
+		evbuffer_add_printf(b, "custos_requests_total{code=\"%dxx\"} %llu\n",
+		    i, (unsigned long long)atomic_load(&st->status[i]));
+	metric(b, "custos_connections", "gauge", "Open client connections.",
+	    (unsigned long long)atomic_load(&st->connections));
+	metric(b, "custos_upstream_connects_total", "counter",
+	    "Connections opened to upstreams.",
+	    atomic_load(&st->upstream_connects));
+	metric(b, "custos_upstream_reused_total", "counter",
+	    "Requests sent on a kept-alive upstream connection.",
+	    atomic_load(&st->upstream_reused));
+	metric(b, "custos_upstream_errors_total", "counter",
+	    "Upstream failures (refused, reset, garbled, timed out).",
+	    atomic_load(&st->upstream_errors));
+	metric(b, "custos_upstream_timeouts_total", "counter",
+	    "Upstream connect or response timeouts.",
+	    atomic_load(&st->upstream_timeouts));
+	metric(b, "custos_json_rejected_total", "counter",
+	    "Bodies refused because they were not valid JSON.",
+	    atomic_load(&st->json_rejected));
+	metric(b, "custos_response_bytes_total", "counter",
+	    "Body bytes sent to clients.", atomic_load(&st->bytes_out));
+	metric(b, "custos_reloads_total", "counter", "Successful reloads.",
+	    atomic_load(&st->reloads));
+	metric(b, "custos_reload_failures_total", "counter",
+	    "Reloads refused because the new configuration had errors.",
+	    atomic_load(&st->reload_failures));
+	evbuffer_add_printf(b, "# HELP custos_policy_info The loaded policy "
+	    "version.\n# TYPE custos_policy_info gauge\n"
+	    "custos_policy_info{version=\"%s\"} 1\n", srv->gen->version);
+	reply_buf(ex, 200, "text/plain; version=0.0.4", b);
+	evbuffer_free(b);
+}
+
+static void
+admin_reload(struct exchange *ex)
+{
+	struct proxy_server	*srv = ex->c->w->srv;
+	struct evbuffer		*why = evbuffer_new(), *b = evbuffer_new();
+
+	if (why == NULL || b == NULL) {
+		ex_error(ex, 503, "overloaded", "out of memory");
+		goto out;
+	}
+	if (server_reload(srv, 1, why) == 0) {
+		evbuffer_add_printf(b, "{\"reloaded\":true,\"policy\":\"%s\","
+		    "\"request_id\":\"%s\"}\n", srv->gen->version, ex->id);
+		reply_buf(ex, 200, "application/json", b);
+		goto out;
+	}
+	evbuffer_add_printf(b, "{\"error\":\"invalid_config\",\"reason\":");
+	proxy_json_quote(b, (const char *)evbuffer_pullup(why, -1),
+	    evbuffer_get_length(why));
+	evbuffer_add_printf(b, ",\"policy\":\"%s\",\"request_id\":\"%s\"}\n",
+	    srv->gen->version, ex->id);
+	reply_buf(ex, 422, "application/json", b);
+out:
+	if (why)
+		evbuffer_free(why);
+	if (b)
+		evbuffer_free(b);
+}
+
+static const struct admin_route admin_routes[] = {
+	{CFG_M_GET | CFG_M_HEAD, "/healthz", 0, admin_healthz},
+	{CFG_M_GET, "/metrics", CFG_ROLE_ADMIN | CFG_ROLE_AUDITOR |
+	    CFG_ROLE_REVIEWER, admin_metrics},
+	{CFG_M_POST, "/v1/reload", CFG_ROLE_ADMIN, admin_reload},
+};
+
+void
+admin_handle(struct exchange *ex)
+{
+	const struct admin_route	*r = NULL;
+	const struct cfg_admin_token	*t = NULL;
+	const struct http_header	*h;
+	const char			*tok;
+	size_t				 len;
+	int				 path_known = 0;
+
+	for (size_t i = 0; i < sizeof(admin_routes) / sizeof(*admin_routes); i++) {
+		if (strcmp(admin_routes[i].path, ex->req.path) != 0)
+			continue;
+		path_known = 1;
+		if (admin_routes[i].methods & ex->req.method_bit)
+			r = &admin_routes[i];
+	}
+	if (r == NULL) {
+		if (path_known)
+			ex_error(ex, 405, "method_not_allowed",
+			    "this admin endpoint does not take this method");
+		else
+			ex_error(ex, 404, "not_found", "no such admin endpoint");
+		return;
+	}
+	if (r->roles != 0) {
+		h = http_head_get(&ex->req, "Authorization");
+		if (h != NULL && proxy_auth_bearer_token(h->value, h->value_len,
+		    &tok, &len) == 0)
+			t = proxy_auth_admin(&ex->gen->cfg->admin, tok, len);
+		if (t == NULL) {
+			ex_error(ex, 401, "unauthenticated",
+			    "send Authorization: Bearer <admin token>");
+			return;
+		}
+		if ((t->roles & r->roles) == 0) {
+			ex_error(ex, 403, "forbidden",
+			    "this token's roles do not allow this endpoint");
+			return;
+		}
+	}
+	r->fn(ex);
+}

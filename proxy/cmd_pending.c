@@ -1,0 +1,49 @@
+/* proxy/cmd_pending.c — subcommands whose modules have not landed yet. They
+ * say so plainly instead of pretending. Each moves to its own file when its
+ * module lands. */
+#include <stdio.h>
+
+#include "proxy/cli.h"
+
+static int
+pending(const char *name, const char *what)
+{
+	fprintf(stderr, "custos %s: not available in this build (%s)\n",
+	    name, what);
+	return 2;
+}
+
+int
+cmd_explain(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return pending("explain", "it lands with the policy engine");
+}
+
+int
+cmd_override(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return pending("override", "it lands with the override store");
+}
+
+int
+cmd_classify(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return pending("classify", "it lands with the classifiers");
+}
+
+int
+cmd_keys(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return pending("keys", "it lands with the keyring");
+}
+
+int
+cmd_audit(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return pending("audit", "it lands with the audit log");
+}

@@ -1,0 +1,232 @@
+/* proxy/internal.h — layouts shared by the proxy's own .c files (server,
+ * connections, upstreams, body pipeline, admin). Not for other modules. */
+#ifndef CUSTOS_PROXY_INTERNAL_H
+#define CUSTOS_PROXY_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+#include <zlib.h>
+
+#include "proxy/config.h"
+#include "proxy/http.h"
+
+struct event_base;
+struct event;
+struct bufferevent;
+struct evbuffer;
+struct evconnlistener;
+struct json_rw;
+
+/*
+ * A generation is one loaded configuration with everything built from it
+ * (TLS contexts now; policies later). It is immutable once published and
+ * reference counted: the main thread holds one reference to the current
+ * generation, each worker holds one to the generation it serves new requests
+ * under, and each request holds one to the generation it started under, so a
+ * reload never changes the rules under a request in flight.
+ */
+struct proxy_gen {
+	atomic_int		 refs;
+	uint64_t		 id;
+	struct proxy_config	*cfg;
+	SSL_CTX			**listen_ssl;	/* per cfg->listen[i]; NULL = plain */
+	SSL_CTX			**up_ssl;	/* per cfg->upstreams[i]; NULL = http */
+	char			 version[80];	/* X-Custos-Policy */
+};
+
+struct proxy_gen	*proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs);
+struct proxy_gen	*proxy_gen_ref(struct proxy_gen *);
+void			 proxy_gen_unref(struct proxy_gen *);
+
+/* Process-wide counters, updated with relaxed atomics from every worker. */
+struct proxy_stats {
+	atomic_ullong	requests;
+	atomic_ullong	status[6];		/* by class: [1]=1xx ... [5]=5xx */
+	atomic_ullong	upstream_errors;
+	atomic_ullong	upstream_timeouts;
+	atomic_ullong	upstream_connects;
+	atomic_ullong	upstream_reused;
+	atomic_ullong	json_rejected;
+	atomic_ullong	bytes_out;
+	atomic_llong	connections;		/* open client connections */
+	atomic_ullong	reloads;
+	atomic_ullong	reload_failures;
+};
+
+struct conn;
+struct upconn;
+TAILQ_HEAD(conn_list, conn);
+TAILQ_HEAD(upconn_list, upconn);
+
+/* Idle keep-alive connections to one upstream, owned by one worker. */
+struct pool {
+	struct upconn_list	idle;
+	size_t			nidle;
+};
+
+struct proxy_server;
+
+/* One event loop on one thread. The main thread's loop (signals, reload,
+ * admin listener) is a worker too, with no proxy listeners. */
+struct worker {
+	struct proxy_server	*srv;
+	int			 id;
+	int			 is_main;
+	pthread_t		 thread;
+	struct event_base	*base;
+	struct evconnlistener	**listeners;	/* per cfg->listen[i] */
+	size_t			 nlisteners;
+	struct proxy_gen	*gen;		/* new requests use this */
+	struct pool		*pools;		/* per gen->cfg->upstreams[i] */
+	size_t			 npools;
+	struct conn_list	 conns;
+	size_t			 nconns;
+	int			 draining;
+	struct event		*notify;	/* main thread -> worker */
+	pthread_mutex_t		 lock;		/* guards next_gen, drain_req */
+	struct proxy_gen	*next_gen;
+	int			 drain_req;
+	struct evbuffer		*log;		/* access log lines not yet written */
+	struct event		*log_timer;
+	uint64_t		 seq;		/* request ids */
+	char			 idprefix[17];
+};
+
+struct proxy_server {
+	struct event_base	*base;		/* = main.base */
+	struct worker		 main;
+	struct worker		*workers;
+	int			 nworkers;
+	struct proxy_gen	*gen;		/* current; main thread only */
+	const char		*config_path;
+	struct proxy_stats	 stats;
+	struct evconnlistener	*admin;
+	struct event		*sig_hup, *sig_term, *sig_int;
+	int			 draining;
+	int			 exit_code;
+	uint64_t		 next_gen_id;
+};
+
+/* A request/response exchange on a client connection. */
+enum ex_state {
+	EX_HEAD,		/* reading the request head */
+	EX_BODY,		/* reading the request body */
+	EX_UPSTREAM,		/* request sent or being sent, waiting for the head */
+	EX_RESPONSE,		/* streaming the response body */
+	EX_DONE,
+};
+
+struct exchange {
+	struct conn		*c;
+	struct proxy_gen	*gen;
+	enum ex_state		 state;
+	struct http_head	 req;
+	struct http_body	 reqbody;
+	struct evbuffer		*reqraw;	/* decoded request body */
+	int			 reqbody_done;	/* all of it has been read */
+	char			 id[72];
+	const struct cfg_principal *principal;
+	const struct cfg_route	*route;
+	const char		*route_name;	/* for the access log */
+	struct timespec		 start;
+	int			 status;	/* as sent to the client */
+	uint64_t		 bytes_out;
+	int			 keep_alive;	/* with the client */
+	/* upstream side */
+	struct upconn		*up;
+	int			 retried;
+	struct evbuffer		*upreq;		/* the request as sent, for a retry */
+	struct http_head	 resp;
+	struct http_body	 respbody;
+	int			 resp_head_done;
+	/* response pipeline (proxy/body.c) */
+	int			 mode;		/* BODY_* */
+	int			 committed;	/* status line sent */
+	int			 chunked;	/* to the client */
+	int			 close_after;	/* close the client after this */
+	struct evbuffer		*raw;		/* body bytes from upstream */
+	struct evbuffer		*out;		/* processed, not yet sent */
+	z_stream		*zs;
+	struct json_rw		*rw;
+	int			 body_eof;	/* the upstream body has ended */
+	int			 zpending;	/* zlib holds more output */
+	int			 zdone;		/* the compressed stream ended */
+	int			 zfail;		/* it could not be inflated */
+};
+
+struct conn {
+	struct worker		*w;
+	struct bufferevent	*bev;
+	int			 listener;	/* index into cfg->listen, -1 admin */
+	int			 tls;
+	char			 peer[64];
+	char			*subject;	/* verified client certificate, or NULL */
+	int			 subject_checked;
+	struct event		*deadline;	/* request head must arrive by then */
+	struct exchange		*ex;
+	int			 closing;	/* close when output drains */
+	TAILQ_ENTRY(conn)	 link;
+};
+
+/* server.c */
+void	worker_log_access(struct worker *, const struct exchange *);
+void	worker_set_pools(struct worker *);
+
+/* conn.c */
+void	conn_accept(struct worker *, int fd, const struct sockaddr *, int listener);
+void	conn_free(struct conn *);
+void	conn_close_idle(struct worker *);
+/* Ends the exchange with a JSON error {"error","reason","request_id"}. */
+void	ex_error(struct exchange *, int status, const char *code, const char *reason);
+/* Sends a complete response with a JSON body (copied). */
+void	ex_reply_json(struct exchange *, int status, const char *json, size_t len);
+void	ex_reply(struct exchange *, int status, const char *ctype,
+	    const char *body, size_t len, const char *extra_headers);
+/* Appends s as a quoted, escaped JSON string. */
+void	proxy_json_quote(struct evbuffer *, const char *s, size_t n);
+void	ex_finish(struct exchange *);
+void	ex_abort(struct exchange *);
+void	ex_start_response(struct exchange *, int status, int chunked,
+	    int64_t content_length);
+void	ex_send(struct exchange *, struct evbuffer *);
+size_t	ex_client_pending(const struct exchange *);
+
+/* upstream.c */
+void	upstream_start(struct exchange *, struct evbuffer *body);
+void	upstream_release(struct exchange *, int reusable);
+void	upstream_pause(struct exchange *, int pause);
+void	pool_clear(struct pool *);
+
+/* body.c: the response pipeline. */
+int	body_response_head(struct exchange *);
+/* Processes the response body bytes in ex->raw. eof: 1 the body ended, 0 more
+ * may come, -1 resume after the client drained. Returns 0 while the exchange
+ * goes on, -1 when it ended (finished or failed): then touch nothing. */
+int	body_response_data(struct exchange *, int eof);
+/* Runs a whole request body through the request pipeline into <out>: 0, or
+ * -1 after answering the client with the error. */
+int	body_request(struct exchange *, struct evbuffer *in, struct evbuffer *out);
+int	body_is_json_type(const char *ctype);
+int	body_is_ndjson_type(const char *ctype);
+void	body_free(struct exchange *);
+
+/* admin.c */
+void	admin_handle(struct exchange *);
+
+/* tls.c */
+SSL_CTX	*tls_server_ctx(const struct cfg_listen *, struct pol_errs *, const char *cfgpath);
+SSL_CTX	*tls_client_ctx(const struct cfg_upstream *, struct pol_errs *, const char *cfgpath);
+/* The verified client certificate's subject as RFC 2253 text (caller frees),
+ * or NULL when none was sent or it did not verify. */
+char	*tls_peer_subject(SSL *);
+
+/* server.c */
+void	server_conn_gone(struct worker *);
+int	server_reload(struct proxy_server *, int from_admin, struct evbuffer *why);
+
+#endif

@@ -1,0 +1,548 @@
+/* proxy/server.c — the process: generations, worker threads with one event
+ * loop each, listeners (SO_REUSEPORT), reload on SIGHUP, drain on SIGTERM, and
+ * the buffered access log. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <sodium.h>
+
+#include "policies/errs.h"
+#include "proxy/internal.h"
+#include "proxy/server.h"
+
+#define LOG_FLUSH_BYTES	3072		/* under PIPE_BUF: lines never interleave */
+#define DRAIN_TIMEOUT_S	30
+
+/* ---- generations ---------------------------------------------------- */
+
+struct proxy_gen *
+proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs)
+{
+	struct proxy_gen	*g;
+	size_t			 before = pol_errs_count(errs);
+	unsigned char		 h[crypto_hash_sha256_BYTES];
+	char			 hex[2 * sizeof(h) + 1];
+	FILE			*f;
+
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return NULL;
+	atomic_init(&g->refs, 1);
+	g->cfg = cfg;
+	g->listen_ssl = calloc(cfg->nlisten + 1, sizeof(SSL_CTX *));
+	g->up_ssl = calloc(cfg->nupstreams + 1, sizeof(SSL_CTX *));
+	if (g->listen_ssl == NULL || g->up_ssl == NULL)
+		goto fail;
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (cfg->listen[i].tls)
+			g->listen_ssl[i] = tls_server_ctx(&cfg->listen[i], errs,
+			    cfg->path);
+	for (size_t i = 0; i < cfg->nupstreams; i++)
+		if (cfg->upstreams[i].tls)
+			g->up_ssl[i] = tls_client_ctx(&cfg->upstreams[i], errs,
+			    cfg->path);
+	if (pol_errs_count(errs) > before)
+		goto fail;
+
+	/* The version names exactly what was loaded: a hash of the config
+	 * file (and, once policies land, of every policy file). */
+	crypto_hash_sha256_state st;
+	crypto_hash_sha256_init(&st);
+	if ((f = fopen(cfg->path, "rb")) != NULL) {
+		unsigned char	buf[8192];
+		size_t		n;
+
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			crypto_hash_sha256_update(&st, buf, n);
+		fclose(f);
+	}
+	crypto_hash_sha256_final(&st, h);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(g->version, sizeof(g->version), "sha256:%.16s", hex);
+	return g;
+fail:
+	g->cfg = NULL;		/* the caller still owns cfg on failure */
+	proxy_gen_unref(g);
+	return NULL;
+}
+
+struct proxy_gen *
+proxy_gen_ref(struct proxy_gen *g)
+{
+	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+	return g;
+}
+
+void
+proxy_gen_unref(struct proxy_gen *g)
+{
+	if (g == NULL ||
+	    atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (g->cfg != NULL) {
+		for (size_t i = 0; i < g->cfg->nlisten; i++)
+			SSL_CTX_free(g->listen_ssl[i]);
+		for (size_t i = 0; i < g->cfg->nupstreams; i++)
+			SSL_CTX_free(g->up_ssl[i]);
+	}
+	free(g->listen_ssl);
+	free(g->up_ssl);
+	proxy_config_free(g->cfg);
+	free(g);
+}
+
+/* ---- access log ----------------------------------------------------- */
+
+static void
+log_flush(struct worker *w)
+{
+	size_t	n = evbuffer_get_length(w->log);
+
+	if (n == 0)
+		return;
+	/* One write per flush, of whole lines only. */
+	if (write(STDERR_FILENO, evbuffer_pullup(w->log, -1), n) < 0) {
+		/* Nowhere to report it; the proxy keeps serving. */
+	}
+	evbuffer_drain(w->log, n);
+}
+
+static void
+log_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	log_flush(arg);
+}
+
+void
+worker_log_access(struct worker *w, const struct exchange *ex)
+{
+	struct timespec	 now;
+	struct tm	 tm;
+	char		 ts[32];
+	double		 ms;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - ex->start.tv_sec) * 1e3 +
+	    (now.tv_nsec - ex->start.tv_nsec) / 1e6;
+	/* The route pattern, never the raw path: paths carry personal data. */
+	evbuffer_add_printf(w->log,
+	    "%s.%03ldZ access rid=%s principal=%s route=\"%s\" status=%d "
+	    "bytes=%llu ms=%.3f\n", ts, (long)(now.tv_nsec / 1000000) % 1000,
+	    ex->id, ex->principal ? ex->principal->name : "-",
+	    ex->route_name ? ex->route_name : "-", ex->status,
+	    (unsigned long long)ex->bytes_out, ms);
+	if (evbuffer_get_length(w->log) >= LOG_FLUSH_BYTES)
+		log_flush(w);
+	else if (!evtimer_pending(w->log_timer, NULL)) {
+		struct timeval tv = {0, 100000};
+
+		evtimer_add(w->log_timer, &tv);
+	}
+}
+
+/* ---- workers -------------------------------------------------------- */
+
+void
+worker_set_pools(struct worker *w)
+{
+	for (size_t i = 0; i < w->npools; i++)
+		pool_clear(&w->pools[i]);
+	free(w->pools);
+	w->npools = w->gen->cfg->nupstreams;
+	w->pools = calloc(w->npools ? w->npools : 1, sizeof(struct pool));
+	if (w->pools == NULL) {
+		fprintf(stderr, "custos: out of memory\n");
+		abort();
+	}
+	for (size_t i = 0; i < w->npools; i++)
+		TAILQ_INIT(&w->pools[i].idle);
+}
+
+static void
+accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct worker	*w = arg;
+	int		 idx = -1;
+
+	(void)salen;
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i] == l)
+			idx = (int)i;
+	if (w->is_main)
+		idx = -1;
+	if ((size_t)atomic_load_explicit(&w->srv->stats.connections,
+	    memory_order_relaxed) >= w->gen->cfg->limits.max_connections) {
+		/* Over the limit: refuse at once rather than queue. */
+		evutil_closesocket(fd);
+		return;
+	}
+	conn_accept(w, fd, sa, idx);
+}
+
+static void
+worker_maybe_exit(struct worker *w)
+{
+	if (w->draining && w->nconns == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void
+worker_drain(struct worker *w)
+{
+	w->draining = 1;
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		evconnlistener_free(w->listeners[i]);
+		w->listeners[i] = NULL;
+	}
+	w->nlisteners = 0;
+	conn_close_idle(w);
+	worker_maybe_exit(w);
+}
+
+static void
+notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker		*w = arg;
+	struct proxy_gen	*g;
+	int			 drain;
+
+	(void)fd, (void)what;
+	pthread_mutex_lock(&w->lock);
+	g = w->next_gen;
+	w->next_gen = NULL;
+	drain = w->drain_req;
+	pthread_mutex_unlock(&w->lock);
+	if (g != NULL) {
+		proxy_gen_unref(w->gen);
+		w->gen = g;
+		worker_set_pools(w);
+	}
+	if (drain)
+		worker_drain(w);
+	else
+		worker_maybe_exit(w);
+}
+
+/* Called by conn.c when a connection goes away. */
+void
+server_conn_gone(struct worker *w)
+{
+	worker_maybe_exit(w);
+}
+
+static int
+worker_init(struct worker *w, struct proxy_server *srv, int id,
+    struct event_base *base)
+{
+	unsigned char r[8];
+
+	w->srv = srv;
+	w->id = id;
+	TAILQ_INIT(&w->conns);
+	pthread_mutex_init(&w->lock, NULL);
+	w->base = base ? base : event_base_new();
+	if (w->base == NULL)
+		return -1;
+	w->gen = proxy_gen_ref(srv->gen);
+	worker_set_pools(w);
+	w->notify = event_new(w->base, -1, 0, notify_cb, w);
+	w->log = evbuffer_new();
+	w->log_timer = evtimer_new(w->base, log_timer_cb, w);
+	if (w->notify == NULL || w->log == NULL || w->log_timer == NULL)
+		return -1;
+	randombytes_buf(r, sizeof(r));
+	sodium_bin2hex(w->idprefix, sizeof(w->idprefix), r, sizeof(r));
+	return 0;
+}
+
+static void
+worker_fini(struct worker *w)
+{
+	if (w->log != NULL)
+		log_flush(w);
+	for (size_t i = 0; i < w->nlisteners; i++)
+		if (w->listeners[i] != NULL)
+			evconnlistener_free(w->listeners[i]);
+	free(w->listeners);
+	for (size_t i = 0; i < w->npools; i++)
+		pool_clear(&w->pools[i]);
+	free(w->pools);
+	while (!TAILQ_EMPTY(&w->conns))
+		conn_free(TAILQ_FIRST(&w->conns));
+	if (w->notify)
+		event_free(w->notify);
+	if (w->log_timer)
+		event_free(w->log_timer);
+	if (w->log)
+		evbuffer_free(w->log);
+	proxy_gen_unref(w->gen);
+	proxy_gen_unref(w->next_gen);
+	pthread_mutex_destroy(&w->lock);
+	if (!w->is_main && w->base)
+		event_base_free(w->base);
+}
+
+static struct evconnlistener *
+listen_on(struct worker *w, const struct sockaddr *sa, socklen_t len)
+{
+	return evconnlistener_new_bind(w->base, accept_cb, w,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
+	    LEV_OPT_REUSEABLE_PORT, 1024, sa, (int)len);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	event_base_dispatch(w->base);
+	return NULL;
+}
+
+/* ---- signals, reload, drain ----------------------------------------- */
+
+static void
+post_to_workers(struct proxy_server *srv, struct proxy_gen *g, int drain)
+{
+	for (int i = -1; i < srv->nworkers; i++) {
+		struct worker *w = i < 0 ? &srv->main : &srv->workers[i];
+
+		pthread_mutex_lock(&w->lock);
+		if (g != NULL) {
+			proxy_gen_unref(w->next_gen);
+			w->next_gen = proxy_gen_ref(g);
+		}
+		if (drain)
+			w->drain_req = 1;
+		pthread_mutex_unlock(&w->lock);
+		event_active(w->notify, EV_READ, 0);
+	}
+}
+
+static int
+same_listeners(const struct proxy_config *a, const struct proxy_config *b)
+{
+	if (a->nlisten != b->nlisten)
+		return 0;
+	for (size_t i = 0; i < a->nlisten; i++)
+		if (strcmp(a->listen[i].address, b->listen[i].address) != 0 ||
+		    a->listen[i].tls != b->listen[i].tls)
+			return 0;
+	if ((a->admin.address == NULL) != (b->admin.address == NULL) ||
+	    (a->admin.address && strcmp(a->admin.address, b->admin.address)))
+		return 0;
+	return a->workers == b->workers;
+}
+
+int
+server_reload(struct proxy_server *srv, int from_admin, struct evbuffer *why)
+{
+	struct pol_errs		*errs = pol_errs_new();
+	struct proxy_config	*cfg;
+	struct proxy_gen	*g = NULL;
+
+	(void)from_admin;
+	cfg = proxy_config_load(srv->config_path, errs);
+	if (cfg != NULL && !same_listeners(srv->gen->cfg, cfg))
+		pol_errs_add(errs, POL_ERROR, srv->config_path, 0, 0,
+		    "listen, admin and workers cannot change on reload; "
+		    "restart custos to apply them");
+	if (cfg != NULL && pol_errs_count(errs) == 0)
+		g = proxy_gen_new(cfg, errs);
+	if (g == NULL) {
+		proxy_config_free(cfg);
+		atomic_fetch_add(&srv->stats.reload_failures, 1);
+		fprintf(stderr, "custos: reload failed; still serving "
+		    "policy %s:\n", srv->gen->version);
+		pol_errs_print(errs, stderr);
+		for (size_t i = 0; why && i < pol_errs_total(errs); i++)
+			if (pol_errs_get(errs, i))
+				evbuffer_add_printf(why, "%s\n", pol_errs_get(errs, i));
+		pol_errs_free(errs);
+		return -1;
+	}
+	pol_errs_free(errs);
+	g->id = ++srv->next_gen_id;
+	proxy_gen_unref(srv->gen);
+	srv->gen = g;
+	post_to_workers(srv, g, 0);
+	atomic_fetch_add(&srv->stats.reloads, 1);
+	fprintf(stderr, "custos: reloaded %s (policy %s)\n", srv->config_path,
+	    g->version);
+	return 0;
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct proxy_server *srv = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		server_reload(srv, 0, NULL);
+		return;
+	}
+	if (srv->draining)
+		return;
+	srv->draining = 1;
+	fprintf(stderr, "custos: %s: draining connections\n",
+	    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	if (srv->admin != NULL) {
+		evconnlistener_free(srv->admin);
+		srv->admin = NULL;
+	}
+	post_to_workers(srv, NULL, 1);
+}
+
+/* ---- entry ---------------------------------------------------------- */
+
+/* Waits for the worker threads to finish draining; past DRAIN_TIMEOUT_S the
+ * connections still open are cut. */
+static void
+join_workers(struct proxy_server *srv, int started)
+{
+	struct timespec	deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += DRAIN_TIMEOUT_S;
+	for (int i = 0; i < started; i++) {
+		if (pthread_timedjoin_np(srv->workers[i].thread, NULL,
+		    &deadline) == 0)
+			continue;
+		fprintf(stderr, "custos: worker %d still busy after %d s; "
+		    "closing its connections\n", i, DRAIN_TIMEOUT_S);
+		event_base_loopbreak(srv->workers[i].base);
+		pthread_join(srv->workers[i].thread, NULL);
+	}
+}
+
+int
+proxy_server_run(const char *config_path)
+{
+	struct proxy_server	 srv;
+	struct pol_errs		*errs = NULL;
+	struct proxy_config	*cfg = NULL;
+	int			 started = 0, rc = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	srv.config_path = config_path;
+	signal(SIGPIPE, SIG_IGN);
+	if (sodium_init() < 0 || evthread_use_pthreads() < 0) {
+		fprintf(stderr, "custos: cannot initialise libsodium/libevent\n");
+		return 1;
+	}
+	if ((errs = pol_errs_new()) == NULL)
+		goto fail;
+	if ((cfg = proxy_config_load(config_path, errs)) == NULL ||
+	    (srv.gen = proxy_gen_new(cfg, errs)) == NULL) {
+		pol_errs_print(errs, stderr);
+		fprintf(stderr, "custos: %zu error(s); not starting\n",
+		    pol_errs_count(errs));
+		if (srv.gen == NULL)
+			proxy_config_free(cfg);
+		cfg = NULL;
+		goto fail;
+	}
+	cfg = srv.gen->cfg;
+	srv.gen->id = ++srv.next_gen_id;
+
+	if ((srv.base = event_base_new()) == NULL)
+		goto fail;
+	srv.main.is_main = 1;
+	if (worker_init(&srv.main, &srv, -1, srv.base) < 0)
+		goto fail;
+	srv.nworkers = cfg->workers;
+	if ((srv.workers = calloc(srv.nworkers, sizeof(struct worker))) == NULL)
+		goto fail;
+	for (int i = 0; i < srv.nworkers; i++) {
+		struct worker *w = &srv.workers[i];
+
+		if (worker_init(w, &srv, i, NULL) < 0)
+			goto fail;
+		w->nlisteners = cfg->nlisten;
+		w->listeners = calloc(cfg->nlisten, sizeof(*w->listeners));
+		if (w->listeners == NULL)
+			goto fail;
+		for (size_t j = 0; j < cfg->nlisten; j++) {
+			w->listeners[j] = listen_on(w,
+			    (struct sockaddr *)&cfg->listen[j].addr,
+			    cfg->listen[j].addrlen);
+			if (w->listeners[j] == NULL) {
+				fprintf(stderr, "custos: cannot listen on %s: %s\n",
+				    cfg->listen[j].address, strerror(errno));
+				goto fail;
+			}
+		}
+	}
+	if (cfg->admin.address != NULL) {
+		srv.admin = evconnlistener_new_bind(srv.base, accept_cb, &srv.main,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+		    LEV_OPT_REUSEABLE, 128,
+		    (struct sockaddr *)&cfg->admin.addr, (int)cfg->admin.addrlen);
+		if (srv.admin == NULL) {
+			fprintf(stderr, "custos: cannot listen on %s (admin): %s\n",
+			    cfg->admin.address, strerror(errno));
+			goto fail;
+		}
+	}
+	srv.sig_hup = evsignal_new(srv.base, SIGHUP, signal_cb, &srv);
+	srv.sig_term = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
+	srv.sig_int = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
+	if (!srv.sig_hup || !srv.sig_term || !srv.sig_int ||
+	    evsignal_add(srv.sig_hup, NULL) || evsignal_add(srv.sig_term, NULL) ||
+	    evsignal_add(srv.sig_int, NULL))
+		goto fail;
+
+	for (int i = 0; i < srv.nworkers; i++) {
+		if (pthread_create(&srv.workers[i].thread, NULL, worker_main,
+		    &srv.workers[i]) != 0)
+			goto fail;
+		started++;
+	}
+	for (size_t j = 0; j < cfg->nlisten; j++)
+		fprintf(stderr, "custos: listening on %s%s\n",
+		    cfg->listen[j].tls ? "https://" : "http://",
+		    cfg->listen[j].address);
+	if (cfg->admin.address)
+		fprintf(stderr, "custos: admin on http://%s\n", cfg->admin.address);
+	fprintf(stderr, "custos: %d worker(s), policy %s, pid %ld\n",
+	    srv.nworkers, srv.gen->version, (long)getpid());
+
+	/* The main loop ends when draining is done: it exits once its own
+	 * connections (admin) are gone and every worker thread has ended. */
+	event_base_dispatch(srv.base);
+	rc = 0;
+fail:
+	if (srv.nworkers > 0 && started < srv.nworkers && srv.workers)
+		post_to_workers(&srv, NULL, 1);
+	join_workers(&srv, started);
+	for (int i = 0; srv.workers && i < srv.nworkers; i++)
+		worker_fini(&srv.workers[i]);
+	free(srv.workers);
+	if (srv.admin)
+		evconnlistener_free(srv.admin);
+	if (srv.base) {
+		worker_fini(&srv.main);
+		if (srv.sig_hup) event_free(srv.sig_hup);
+		if (srv.sig_term) event_free(srv.sig_term);
+		if (srv.sig_int) event_free(srv.sig_int);
+		event_base_free(srv.base);
+	}
+	proxy_gen_unref(srv.gen);
+	pol_errs_free(errs);
+	if (rc == 0)
+		fprintf(stderr, "custos: stopped\n");
+	return rc;
+}
