@@ -23,10 +23,12 @@ enum { BODY_NONE, BODY_PASS, BODY_JSON };
  * application/jsonl, application/json-seq is not JSON text. Parameters
  * (charset) are ignored; only UTF-8 is accepted by the rewriter anyway. */
 int
-body_is_json_type(const char *ct)
+body_is_json_type(const char *ct, size_t len)
 {
-	size_t n = strcspn(ct, ";");
+	size_t n = 0;
 
+	while (n < len && ct[n] != ';')
+		n++;
 	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
 		n--;
 	if (n == 16 && !strncasecmp(ct, "application/json", 16))
@@ -34,14 +36,16 @@ body_is_json_type(const char *ct)
 	if (n > 17 && !strncasecmp(ct, "application/", 12) &&
 	    !strncasecmp(ct + n - 5, "+json", 5))
 		return 1;
-	return body_is_ndjson_type(ct);
+	return body_is_ndjson_type(ct, len);
 }
 
 int
-body_is_ndjson_type(const char *ct)
+body_is_ndjson_type(const char *ct, size_t len)
 {
-	size_t n = strcspn(ct, ";");
+	size_t n = 0;
 
+	while (n < len && ct[n] != ';')
+		n++;
 	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
 		n--;
 	return (n == 20 && !strncasecmp(ct, "application/x-ndjson", 20)) ||
@@ -51,7 +55,7 @@ body_is_ndjson_type(const char *ct)
 }
 
 static struct json_rw *
-body_rw_new(const struct exchange *ex, const char *ctype)
+body_rw_new(const struct exchange *ex, const char *ctype, size_t ctlen)
 {
 	const struct cfg_limits	*l = &ex->gen->cfg->limits;
 	struct json_limits	 jl = {
@@ -59,7 +63,7 @@ body_rw_new(const struct exchange *ex, const char *ctype)
 		.max_string = l->max_string,
 		.max_body = 0,
 		.allow_bom = 0,
-		.ndjson = ctype != NULL && body_is_ndjson_type(ctype),
+		.ndjson = ctype != NULL && body_is_ndjson_type(ctype, ctlen),
 	};
 
 	/* The visitor is the policy engine's; until it is configured every
@@ -114,7 +118,8 @@ body_request(struct exchange *ex, struct evbuffer *in, struct evbuffer *out)
 		    "compressed request bodies are not accepted");
 		return -1;
 	}
-	if ((rw = body_rw_new(ex, ct ? ct->value : NULL)) == NULL) {
+	if ((rw = body_rw_new(ex, ct ? ct->value : NULL, ct ? ct->value_len : 0))
+	    == NULL) {
 		ex_error(ex, 503, "overloaded", "out of memory");
 		return -1;
 	}
@@ -165,7 +170,7 @@ body_response_head(struct exchange *ex)
 	if (ct != NULL)
 		snprintf(ctype, sizeof(ctype), "%.*s", (int)ct->value_len,
 		    ct->value);
-	json = ct != NULL && body_is_json_type(ctype);
+	json = ct != NULL && body_is_json_type(ctype, strlen(ctype));
 	if (ce != NULL && !(ce->value_len == 8 &&
 	    !strncasecmp(ce->value, "identity", 8))) {
 		if ((ce->value_len == 4 && !strncasecmp(ce->value, "gzip", 4)) ||
@@ -202,7 +207,7 @@ body_response_head(struct exchange *ex)
 			goto oom;
 		}
 	}
-	if ((ex->rw = body_rw_new(ex, ctype)) == NULL)
+	if ((ex->rw = body_rw_new(ex, ctype, strlen(ctype))) == NULL)
 		goto oom;
 	return 0;
 oom:

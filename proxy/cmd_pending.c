@@ -26,24 +26,3 @@ cmd_override(int argc, char **argv)
 	(void)argc, (void)argv;
 	return pending("override", "it lands with the override store");
 }
-
-int
-cmd_classify(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("classify", "it lands with the classifiers");
-}
-
-int
-cmd_keys(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("keys", "it lands with the keyring");
-}
-
-int
-cmd_audit(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("audit", "it lands with the audit log");
-}

@@ -479,7 +479,7 @@ ex_forward(struct exchange *ex)
 
 	if (evbuffer_get_length(ex->reqraw) > 0) {
 		ct = http_head_get(rq, "Content-Type");
-		if (ct != NULL && body_is_json_type(ct->value)) {
+		if (ct != NULL && body_is_json_type(ct->value, ct->value_len)) {
 			if ((b = evbuffer_new()) == NULL)
 				goto oom;
 			if (body_request(ex, ex->reqraw, b) < 0) {

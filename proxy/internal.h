@@ -211,8 +211,8 @@ int	body_response_data(struct exchange *, int eof);
 /* Runs a whole request body through the request pipeline into <out>: 0, or
  * -1 after answering the client with the error. */
 int	body_request(struct exchange *, struct evbuffer *in, struct evbuffer *out);
-int	body_is_json_type(const char *ctype);
-int	body_is_ndjson_type(const char *ctype);
+int	body_is_json_type(const char *ctype, size_t len);
+int	body_is_ndjson_type(const char *ctype, size_t len);
 void	body_free(struct exchange *);
 
 /* admin.c */

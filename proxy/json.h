@@ -23,15 +23,18 @@ enum json_type {
 
 enum json_action {
 	JSON_KEEP,		/* copy the value through unchanged */
-	JSON_REPLACE,		/* write what the visitor put in the edit */
+	JSON_REPLACE,		/* write what the visitor put in the edit
+				 * (no edit given: null) */
 	JSON_REMOVE,		/* drop the member or element (commas stay valid);
 				 * the root value is replaced by null */
 	JSON_STOP,		/* abort: feed returns JSON_STOPPED */
 };
 
 struct json_limits {
-	size_t		max_depth;	/* nesting of objects and arrays */
-	size_t		max_string;	/* one decoded string, key or number */
+	size_t		max_depth;	/* nesting of objects and arrays;
+					 * 0 = 256 */
+	size_t		max_string;	/* one decoded string, key or number;
+					 * 0 = 1 MiB */
 	uint64_t	max_body;	/* total input bytes; 0 = no limit */
 	int		allow_bom;	/* accept (and drop) a leading UTF-8 BOM */
 	int		ndjson;		/* a stream of documents, one per line */
@@ -42,7 +45,7 @@ struct json_limits {
 struct json_path;
 size_t	json_path_depth(const struct json_path *);
 /* Returns 1 and sets key/len (decoded UTF-8, escapes resolved) for an object
- * member, 0 and sets *index for an array element. */
+ * member, 0 and sets *index for an array element, -1 if i >= depth. */
 int	json_path_seg(const struct json_path *, size_t i, const char **key,
 	    size_t *len, uint64_t *index);
 /* Writes "$.items[*].email" (fold = 1) or "$.items[3].email" (fold = 0) into
@@ -85,7 +88,8 @@ void			 json_rw_free(struct json_rw *);
 /* Ready for a new body, keeping limits and visitor. */
 void			 json_rw_reset(struct json_rw *);
 /* Consumes n bytes (split anywhere, even inside a UTF-8 sequence or escape)
- * and appends the rewritten output produced so far to out. Returns
+ * and appends the rewritten output produced so far to out (NULL: validate
+ * only). Returns
  * JSON_NEED_MORE while the input is valid so far; JSON_BAD, JSON_TOO_LONG or
  * JSON_STOPPED end the body (later calls return the same status). Output
  * already appended before an error is the caller's to discard. */

@@ -2,13 +2,13 @@
 # Fail closed: upstream down, hanging, garbled or non-JSON; oversized input;
 # smuggling attempts. Each gets its documented status and a JSON error body,
 # and nothing of an unprocessed upstream body reaches the client.
-set -euo pipefail
+set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 start_democrm
 P=$(pick_port)
 DEAD=$(pick_port)	# nothing listens here
-cat >"$T/custos.yaml" <<YAML
+cat >"$TMP/custos.yaml" <<YAML
 listen: [{address: 127.0.0.1:$P}]
 workers: 1
 upstreams:
@@ -22,50 +22,50 @@ principals:
   - {name: rep-app, roles: [sales_rep], api_key_sha256: "$(sha256hex rep-key)"}
 limits: {max_header: 4096, max_body: 65536}
 YAML
-start_custos "$T/custos.yaml"
+start_custos "$TMP/custos.yaml"
 U=http://127.0.0.1:$P
 K=(-H "Authorization: Bearer rep-key")
 
-status() { curl -sS -o "$T/e" -w '%{http_code}' "${K[@]}" "$@" || true; }
+status() { curl -sS -o "$TMP/e" -w '%{http_code}' "${K[@]}" "$@" || true; }
 
 assert_eq "$(status "$U/down/x")" 502 "upstream down"
-assert_contains "$(cat "$T/e")" '"error":"upstream_failed"' "502 body"
+assert_contains "$(cat "$TMP/e")" '"error":"upstream_failed"' "502 body"
 
 start=$(date +%s%N)
 assert_eq "$(status "$U/test/hang")" 504 "upstream hangs"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -lt 5000 ] || fail "504 took ${ms}ms"
-assert_contains "$(cat "$T/e")" '"error":"upstream_timeout"' "504 body"
+assert_contains "$(cat "$TMP/e")" '"error":"upstream_timeout"' "504 body"
 
 # Malformed JSON from the upstream: 502, and the PII in it never arrives.
 assert_eq "$(status "$U/test/bad-json")" 502 "malformed upstream JSON"
-assert_contains "$(cat "$T/e")" '"error":"bad_upstream_json"' "502 names the reason"
-assert_not_contains "$(cat "$T/e")" "leak@example.com" "no byte of the bad body"
+assert_contains "$(cat "$TMP/e")" '"error":"bad_upstream_json"' "502 names the reason"
+assert_not_contains "$(cat "$TMP/e")" "leak@example.com" "no byte of the bad body"
 
 # JSON sent as text/plain on a JSON-only route: blocked.
 assert_eq "$(status "$U/test/text")" 502 "non-JSON upstream body blocked"
-assert_not_contains "$(cat "$T/e")" "13800138000" "blocked body not sent"
+assert_not_contains "$(cat "$TMP/e")" "13800138000" "blocked body not sent"
 # Unknown content encoding: 502.
 assert_eq "$(status "$U/test/br")" 502 "unsupported content encoding"
 # gzip and deflate are decoded, checked and sent plain.
-curl -sS "${K[@]}" -D "$T/h" -o "$T/gz" "$U/test/gzip"
-assert_not_contains "$(tr A-Z a-z <"$T/h")" "content-encoding" "decoded body sent plain"
-python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/gz" || fail "gzip body not JSON"
-curl -sS "${K[@]}" -o "$T/df" "$U/test/deflate"
-python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/df" || fail "deflate body not JSON"
+curl -sS "${K[@]}" -D "$TMP/h" -o "$TMP/gz" "$U/test/gzip"
+assert_not_contains "$(tr A-Z a-z <"$TMP/h")" "content-encoding" "decoded body sent plain"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/gz" || fail "gzip body not JSON"
+curl -sS "${K[@]}" -o "$TMP/df" "$U/test/deflate"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/df" || fail "deflate body not JSON"
 # A gzip bomb ends in a clean error, not in memory growth.
 assert_eq "$(status "$U/test/gzip-bomb")" 502 "gzip bomb refused"
 # A route with non_json: pass lets a PDF through.
 assert_eq "$(status "$U/files/report.pdf")" 200 "non-JSON passes where allowed"
 
 # Oversized body (by Content-Length and by chunks) and oversized head.
-head -c 70000 /dev/zero | tr '\0' 'a' >"$T/big"
-assert_eq "$(status -H 'Content-Type: application/json' --data-binary @"$T/big" "$U/test/echo")" 413 "body over max_body"
-assert_contains "$(cat "$T/e")" '"error":"payload_too_large"' "413 body"
+head -c 70000 /dev/zero | tr '\0' 'a' >"$TMP/big"
+assert_eq "$(status -H 'Content-Type: application/json' --data-binary @"$TMP/big" "$U/test/echo")" 413 "body over max_body"
+assert_contains "$(cat "$TMP/e")" '"error":"payload_too_large"' "413 body"
 assert_eq "$(status -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
-	--data-binary @"$T/big" "$U/test/echo")" 413 "chunked body over max_body"
+	--data-binary @"$TMP/big" "$U/test/echo")" 413 "chunked body over max_body"
 assert_eq "$(status -H "X-Big: $(head -c 5000 /dev/zero | tr '\0' b)" "$U/test/echo")" 431 "head over max_header"
-assert_contains "$(cat "$T/e")" '"error":"headers_too_large"' "431 body"
+assert_contains "$(cat "$TMP/e")" '"error":"headers_too_large"' "431 body"
 
 # Smuggling: Content-Length with Transfer-Encoding, two Content-Lengths.
 raw() { printf "$1" | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P; cat >&3; cat <&3" || true; }

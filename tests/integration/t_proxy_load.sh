@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Keep-alive reuse to the upstream, 200 concurrent clients without an error,
 # and the 1 KB / 10 KB bodies intact under concurrency.
-set -euo pipefail
+set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 start_democrm
 P=$(pick_port)
-cat >"$T/custos.yaml" <<YAML
+cat >"$TMP/custos.yaml" <<YAML
 listen: [{address: 127.0.0.1:$P}]
 workers: 2
 upstreams:
@@ -16,7 +16,7 @@ routes:
 principals:
   - {name: rep-app, roles: [sales_rep], api_key_sha256: "$(sha256hex rep-key)"}
 YAML
-start_custos "$T/custos.yaml"
+start_custos "$TMP/custos.yaml"
 U=http://127.0.0.1:$P
 
 before=$(curl -sS "http://127.0.0.1:$DEMO_PORT/test/conns" | python3 -c 'import json,sys; print(json.load(sys.stdin)["connections"])')
@@ -31,9 +31,9 @@ echo "upstream connections opened for 50 requests: $opened"
 
 # 200 concurrent clients, each 5 requests; every response must be 200 and whole.
 expect=$(curl -sS "http://127.0.0.1:$DEMO_PORT/api/customers" | wc -c)
-seq 200 | xargs -P 200 -I{} sh -c "for j in 1 2 3 4 5; do curl -sS -o /dev/null -w '%{http_code} %{size_download}\n' -H 'Authorization: Bearer rep-key' $U/api/customers; done" >"$T/results" 2>&1 || true
-total=$(wc -l <"$T/results")
-good=$(grep -c "^200 $expect\$" "$T/results" || true)
+seq 200 | xargs -P 200 -I{} sh -c "for j in 1 2 3 4 5; do curl -sS -o /dev/null -w '%{http_code} %{size_download}\n' -H 'Authorization: Bearer rep-key' $U/api/customers; done" >"$TMP/results" 2>&1 || true
+total=$(wc -l <"$TMP/results")
+good=$(grep -c "^200 $expect\$" "$TMP/results" || true)
 echo "concurrent: $good of $total good"
 assert_eq "$total" 1000 "all requests answered"
 assert_eq "$good" 1000 "all 200 with the whole body"
