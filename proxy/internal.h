@@ -88,6 +88,7 @@ struct worker {
 	size_t			 nconns;
 	int			 draining;
 	struct event		*notify;	/* main thread -> worker */
+	int			 notify_fd[2];	/* its pipe */
 	pthread_mutex_t		 lock;		/* guards next_gen, drain_req */
 	struct proxy_gen	*next_gen;
 	int			 drain_req;

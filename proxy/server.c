@@ -2,6 +2,7 @@
  * loop each, listeners (SO_REUSEPORT), reload on SIGHUP, drain on SIGTERM, and
  * the buffered access log. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,6 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <event2/thread.h>
 #include <sodium.h>
 
 #include "policies/errs.h"
@@ -217,8 +217,11 @@ notify_cb(evutil_socket_t fd, short what, void *arg)
 	struct worker		*w = arg;
 	struct proxy_gen	*g;
 	int			 drain;
+	char			 buf[64];
 
-	(void)fd, (void)what;
+	(void)what;
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
 	pthread_mutex_lock(&w->lock);
 	g = w->next_gen;
 	w->next_gen = NULL;
@@ -257,10 +260,16 @@ worker_init(struct worker *w, struct proxy_server *srv, int id,
 		return -1;
 	w->gen = proxy_gen_ref(srv->gen);
 	worker_set_pools(w);
-	w->notify = event_new(w->base, -1, 0, notify_cb, w);
+	/* The main thread wakes a worker through a pipe rather than
+	 * event_active(), so that no event base needs libevent's locks. */
+	if (pipe2(w->notify_fd, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	w->notify = event_new(w->base, w->notify_fd[0], EV_READ | EV_PERSIST,
+	    notify_cb, w);
 	w->log = evbuffer_new();
 	w->log_timer = evtimer_new(w->base, log_timer_cb, w);
-	if (w->notify == NULL || w->log == NULL || w->log_timer == NULL)
+	if (w->notify == NULL || w->log == NULL || w->log_timer == NULL ||
+	    event_add(w->notify, NULL) < 0)
 		return -1;
 	randombytes_buf(r, sizeof(r));
 	sodium_bin2hex(w->idprefix, sizeof(w->idprefix), r, sizeof(r));
@@ -283,6 +292,10 @@ worker_fini(struct worker *w)
 		conn_free(TAILQ_FIRST(&w->conns));
 	if (w->notify)
 		event_free(w->notify);
+	if (w->notify_fd[0] > 0) {
+		close(w->notify_fd[0]);
+		close(w->notify_fd[1]);
+	}
 	if (w->log_timer)
 		event_free(w->log_timer);
 	if (w->log)
@@ -327,7 +340,9 @@ post_to_workers(struct proxy_server *srv, struct proxy_gen *g, int drain)
 		if (drain)
 			w->drain_req = 1;
 		pthread_mutex_unlock(&w->lock);
-		event_active(w->notify, EV_READ, 0);
+		if (w->notify_fd[1] > 0 && write(w->notify_fd[1], "", 1) < 0) {
+			/* A full pipe already holds a wake-up. */
+		}
 	}
 }
 
@@ -439,7 +454,7 @@ proxy_server_run(const char *config_path)
 	memset(&srv, 0, sizeof(srv));
 	srv.config_path = config_path;
 	signal(SIGPIPE, SIG_IGN);
-	if (sodium_init() < 0 || evthread_use_pthreads() < 0) {
+	if (sodium_init() < 0) {
 		fprintf(stderr, "custos: cannot initialise libsodium/libevent\n");
 		return 1;
 	}
