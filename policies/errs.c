@@ -1,3 +1,4 @@
+#define _GNU_SOURCE 1
 /* policies/errs.c — collected FILE:LINE:COL diagnostics. */
 #include <stdarg.h>
 #include <stdlib.h>
