@@ -1,5 +1,5 @@
-#define _GNU_SOURCE 1
 /* policies/errs.c — collected FILE:LINE:COL diagnostics. */
+#define _GNU_SOURCE 1
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
