@@ -21,6 +21,7 @@ struct bufferevent;
 struct evbuffer;
 struct evconnlistener;
 struct json_rw;
+struct keys_ring;
 
 /*
  * A generation is one loaded configuration with everything built from it
@@ -36,6 +37,7 @@ struct proxy_gen {
 	struct proxy_config	*cfg;
 	SSL_CTX			**listen_ssl;	/* per cfg->listen[i]; NULL = plain */
 	SSL_CTX			**up_ssl;	/* per cfg->upstreams[i]; NULL = http */
+	struct keys_ring	*ring;		/* NULL when no keys section */
 	char			 version[80];	/* X-Custos-Policy */
 };
 

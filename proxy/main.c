@@ -9,6 +9,7 @@
 #include "policies/errs.h"
 #include "proxy/cli.h"
 #include "proxy/config.h"
+#include "proxy/internal.h"
 #include "proxy/server.h"
 
 #define CUSTOS_VERSION	"0.1.0"
@@ -91,6 +92,7 @@ cmd_check(int argc, char **argv)
 {
 	struct pol_errs		*errs;
 	struct proxy_config	*cfg;
+	struct proxy_gen	*gen = NULL;
 	const char		*path;
 	int			 rc;
 
@@ -102,14 +104,18 @@ cmd_check(int argc, char **argv)
 		return rc;
 	if ((errs = pol_errs_new()) == NULL)
 		return 1;
-	cfg = proxy_config_load(path, errs);
+	/* The same loading as serve, short of binding: TLS files, keyring and
+	 * policies are all checked. */
+	if ((cfg = proxy_config_load(path, errs)) != NULL &&
+	    (gen = proxy_gen_new(cfg, errs)) == NULL)
+		proxy_config_free(cfg);
 	pol_errs_print(errs, stderr);
-	rc = cfg == NULL || pol_errs_count(errs) > 0;
+	rc = gen == NULL || pol_errs_count(errs) > 0;
 	if (!rc)
-		printf("%s: ok\n", path);
+		printf("%s: ok (policy %s)\n", path, gen->version);
 	else
 		fprintf(stderr, "%s: %zu error(s)\n", path, pol_errs_count(errs));
-	proxy_config_free(cfg);
+	proxy_gen_unref(gen);
 	pol_errs_free(errs);
 	return rc;
 }

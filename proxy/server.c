@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 #include <sodium.h>
 
+#include "keys/keys.h"
 #include "policies/errs.h"
 #include "proxy/internal.h"
 #include "proxy/server.h"
@@ -48,6 +49,14 @@ proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs)
 		if (cfg->upstreams[i].tls)
 			g->up_ssl[i] = tls_client_ctx(&cfg->upstreams[i], errs,
 			    cfg->path);
+	if (cfg->keys.dir != NULL) {
+		struct keys_master_src m = {
+			.file = cfg->keys.master_key_file,
+			.env = cfg->keys.master_key_env,
+		};
+
+		g->ring = keys_open(cfg->keys.dir, &m, 0, errs);
+	}
 	if (pol_errs_count(errs) > before)
 		goto fail;
 
@@ -94,6 +103,7 @@ proxy_gen_unref(struct proxy_gen *g)
 	}
 	free(g->listen_ssl);
 	free(g->up_ssl);
+	keys_close(g->ring);
 	proxy_config_free(g->cfg);
 	free(g);
 }
@@ -455,9 +465,12 @@ proxy_server_run(const char *config_path)
 	srv.config_path = config_path;
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
-		fprintf(stderr, "custos: cannot initialise libsodium/libevent\n");
+		fprintf(stderr, "custos: cannot initialise libsodium\n");
 		return 1;
 	}
+	/* No core dumps of key material, no ptrace by other users. */
+	if (keys_harden_process() < 0)
+		fprintf(stderr, "custos: warning: cannot disable core dumps\n");
 	if ((errs = pol_errs_new()) == NULL)
 		goto fail;
 	if ((cfg = proxy_config_load(config_path, errs)) == NULL ||
