@@ -44,6 +44,7 @@ BENCHES	:= $(BENCHSRC:tests/bench/%.c=$(BUILD)/bench/%)
 FUZZSRC	:= $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all test unit integration check bench fuzz run clean
+.SECONDARY:
 all: $(BIN)
 
 $(BUILD)/obj/%.o: %.c
