@@ -139,6 +139,8 @@ body_request(struct exchange *ex, struct evbuffer *in, struct evbuffer *out)
 		    1, memory_order_relaxed);
 		json_reason(reason, sizeof(reason), "the request body", rw);
 		json_rw_free(rw);
+		(void)ex_audit(ex, "request", "block", st == JSON_TOO_LONG ?
+		    413 : 400, reason, NULL, 0);
 		if (st == JSON_TOO_LONG)
 			ex_error(ex, 413, "payload_too_large", reason);
 		else
@@ -190,6 +192,8 @@ body_response_head(struct exchange *ex)
 		    r->content_length != 0) {
 			/* Not JSON, and this route does not let other types
 			 * pass: nothing of it leaves. */
+			(void)ex_audit(ex, "response", "block", 502,
+			    "non-JSON body on a JSON-only route", NULL, 0);
 			ex_error(ex, 502, "bad_upstream_body",
 			    "the upstream sent a body that is not JSON on a "
 			    "route that only passes JSON");
@@ -330,6 +334,8 @@ body_response_data(struct exchange *ex, int eof)
 			json_reason(reason, sizeof(reason),
 			    "the upstream response", ex->zfail ? NULL : ex->rw);
 			upstream_release(ex, 0);
+			(void)ex_audit(ex, "response", "block", 502, reason,
+			    NULL, 0);
 			/* Before the status line: a clean 502; after it,
 			 * the connection is cut (ex_error aborts). */
 			ex_error(ex, 502, "bad_upstream_json", reason);

@@ -477,6 +477,13 @@ ex_forward(struct exchange *ex)
 	struct evbuffer			*b = NULL, *body = ex->reqraw;
 	const struct http_header	*xff = NULL, *ct;
 
+	/* Fail closed: nothing goes up or comes back while decisions could
+	 * not be recorded. */
+	if (!ex_audit_ready(ex)) {
+		ex_error(ex, 503, "audit_unavailable",
+		    "the audit log cannot be written; try again later");
+		return;
+	}
 	if (evbuffer_get_length(ex->reqraw) > 0) {
 		ct = http_head_get(rq, "Content-Type");
 		if (ct != NULL && body_is_json_type(ct->value, ct->value_len)) {

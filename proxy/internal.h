@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "proxy/config.h"
+#include "audit/audit.h"
 #include "proxy/http.h"
 
 struct event_base;
@@ -97,6 +98,7 @@ struct worker {
 	struct evbuffer		*log;		/* access log lines not yet written */
 	struct event		*log_timer;
 	uint64_t		 seq;		/* request ids */
+	struct audit_rec	*rec;		/* reused for every record */
 	char			 idprefix[17];
 };
 
@@ -112,6 +114,9 @@ struct proxy_server {
 	struct event		*sig_hup, *sig_term, *sig_int;
 	int			 draining;
 	int			 exit_code;
+	struct audit_log	*audit;		/* NULL: no audit section */
+	struct keys_ring	*audit_ring;	/* the signer's own keyring */
+	struct audit_signer	 signer;
 	uint64_t		 next_gen_id;
 };
 
@@ -217,6 +222,14 @@ int	body_request(struct exchange *, struct evbuffer *in, struct evbuffer *out);
 int	body_is_json_type(const char *ctype, size_t len);
 int	body_is_ndjson_type(const char *ctype, size_t len);
 void	body_free(struct exchange *);
+
+/* record.c: an audit record for one direction of <ex>; type NULL for
+ * decisions, "block" or "deny". 0, or -1 when the log cannot take it (the
+ * caller fails closed). ex_audit_ready() is 0 while the log is down. */
+int	ex_audit(struct exchange *, const char *direction, const char *type,
+	    int status, const char *reason, const struct audit_decision *,
+	    size_t n);
+int	ex_audit_ready(const struct exchange *);
 
 /* admin.c */
 void	admin_handle(struct exchange *);

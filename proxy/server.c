@@ -14,6 +14,7 @@
 #include <event2/listener.h>
 #include <sodium.h>
 
+#include "audit/audit.h"
 #include "keys/keys.h"
 #include "policies/errs.h"
 #include "proxy/internal.h"
@@ -310,6 +311,7 @@ worker_fini(struct worker *w)
 		event_free(w->log_timer);
 	if (w->log)
 		evbuffer_free(w->log);
+	audit_rec_free(w->rec);
 	proxy_gen_unref(w->gen);
 	proxy_gen_unref(w->next_gen);
 	pthread_mutex_destroy(&w->lock);
@@ -431,6 +433,63 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	post_to_workers(srv, NULL, 1);
 }
 
+/* ---- audit log ------------------------------------------------------ */
+
+static int
+audit_sign(void *ring, const uint8_t *msg, size_t len, uint8_t sig[64],
+    const char **key_id)
+{
+	return keys_sign_audit(ring, msg, len, sig, key_id);
+}
+
+/*
+ * The audit log lives as long as the process (its directory cannot change on
+ * reload). Its signer has a keyring of its own, opened here, so that a reload
+ * never pulls the signing key from under the writer thread; rotating the audit
+ * key takes effect at the next start.
+ */
+static int
+server_audit_open(struct proxy_server *srv, const struct proxy_config *cfg)
+{
+	struct audit_opts	 o;
+	struct pol_errs		*errs;
+	char			 err[256];
+	struct keys_master_src	 m = {
+		.file = cfg->keys.master_key_file,
+		.env = cfg->keys.master_key_env,
+	};
+
+	if (cfg->audit.dir == NULL)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	o.dir = cfg->audit.dir;
+	o.fsync = cfg->audit.fsync;
+	o.checkpoint_every = cfg->audit.checkpoint_every;
+	o.checkpoint_interval = cfg->audit.checkpoint_interval;
+	o.rotate_size = cfg->audit.rotate_size;
+	o.queue = cfg->audit.queue;
+	if (cfg->keys.dir != NULL) {
+		if ((errs = pol_errs_new()) == NULL)
+			return -1;
+		srv->audit_ring = keys_open(cfg->keys.dir, &m, 0, errs);
+		pol_errs_print(errs, stderr);
+		pol_errs_free(errs);
+		if (srv->audit_ring == NULL)
+			return -1;
+		srv->signer.sign = audit_sign;
+		srv->signer.ctx = srv->audit_ring;
+		o.signer = &srv->signer;
+	} else
+		fprintf(stderr, "custos: warning: no keys section: the audit "
+		    "log is chained but its checkpoints are not signed\n");
+	if ((srv->audit = audit_open(&o, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "custos: cannot open the audit log in %s: %s\n",
+		    cfg->audit.dir, err);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- entry ---------------------------------------------------------- */
 
 /* Waits for the worker threads to finish draining; past DRAIN_TIMEOUT_S the
@@ -486,6 +545,8 @@ proxy_server_run(const char *config_path)
 	cfg = srv.gen->cfg;
 	srv.gen->id = ++srv.next_gen_id;
 
+	if (server_audit_open(&srv, cfg) < 0)
+		goto fail;
 	if ((srv.base = event_base_new()) == NULL)
 		goto fail;
 	srv.main.is_main = 1;
@@ -568,6 +629,10 @@ fail:
 		if (srv.sig_int) event_free(srv.sig_int);
 		event_base_free(srv.base);
 	}
+	/* Last: every worker has submitted its records by now. */
+	if (srv.audit != NULL && audit_close(srv.audit) < 0)
+		rc = 1;
+	keys_close(srv.audit_ring);
 	proxy_gen_unref(srv.gen);
 	pol_errs_free(errs);
 	if (rc == 0)
