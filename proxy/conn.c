@@ -124,7 +124,8 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int listener)
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		goto fail;
 	fd = -1;
-	if ((c->deadline = evtimer_new(w->base, deadline_cb, c)) == NULL)
+	if ((c->deadline = evtimer_new(w->base, deadline_cb, c)) == NULL ||
+	    (c->wbuf = evbuffer_new()) == NULL)
 		goto fail;
 	TAILQ_INSERT_TAIL(&w->conns, c, link);
 	w->nconns++;
@@ -141,9 +142,37 @@ conn_accept(struct worker *w, int fd, const struct sockaddr *sa, int listener)
 fail:
 	if (fd >= 0)
 		evutil_closesocket(fd);
+	if (c->deadline)
+		event_free(c->deadline);
 	if (c->bev)
 		bufferevent_free(c->bev);
 	free(c);
+}
+
+/*
+ * Everything for the client is staged in c->wbuf, then written straight to
+ * the socket when nothing is queued before it. A bufferevent would add the
+ * write event, wait a loop turn, write and remove the event again: two
+ * epoll_ctl calls and a wake-up per response that this saves. What the
+ * socket does not take goes to the bufferevent, which finishes the job (and
+ * reports errors and write timeouts).
+ */
+static void
+conn_flush(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (evbuffer_get_length(c->wbuf) == 0)
+		return;
+	if (!c->tls && evbuffer_get_length(out) == 0) {
+		evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+		while (evbuffer_get_length(c->wbuf) > 0 &&
+		    evbuffer_write(c->wbuf, fd) > 0)
+			;
+	}
+	if (evbuffer_get_length(c->wbuf) > 0)
+		evbuffer_add_buffer(out, c->wbuf);
 }
 
 void
@@ -157,6 +186,8 @@ conn_free(struct conn *c)
 		event_free(c->deadline);
 	if (c->bev)
 		bufferevent_free(c->bev);
+	if (c->wbuf)
+		evbuffer_free(c->wbuf);
 	free(c->subject);
 	TAILQ_REMOVE(&w->conns, c, link);
 	w->nconns--;
@@ -185,6 +216,7 @@ conn_close_soon(struct conn *c)
 {
 	c->closing = 1;
 	bufferevent_disable(c->bev, EV_READ);
+	conn_flush(c);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 		conn_free(c);
 }
@@ -232,7 +264,8 @@ ex_free(struct exchange *ex)
 size_t
 ex_client_pending(const struct exchange *ex)
 {
-	return evbuffer_get_length(bufferevent_get_output(ex->c->bev));
+	return evbuffer_get_length(bufferevent_get_output(ex->c->bev)) +
+	    evbuffer_get_length(ex->c->wbuf);
 }
 
 static void
@@ -260,12 +293,13 @@ ex_finish(struct exchange *ex)
 	if (ex->up != NULL)
 		upstream_release(ex, 0);
 	if (ex->chunked)
-		http_chunk_end(bufferevent_get_output(c->bev));
+		http_chunk_end(c->wbuf);
 	ex->state = EX_DONE;
 	count_status(ex);
 	worker_log_access(c->w, ex);
 	keep = ex->keep_alive && !ex->close_after && !c->w->draining;
 	ex_free(ex);
+	conn_flush(c);
 	if (!keep || ex_new(c) < 0) {
 		conn_close_soon(c);
 		return;
@@ -307,7 +341,7 @@ void
 ex_reply(struct exchange *ex, int status, const char *ctype, const char *body,
     size_t len, const char *extra)
 {
-	struct evbuffer *o = bufferevent_get_output(ex->c->bev);
+	struct evbuffer *o = ex->c->wbuf;
 
 	ex->status = status;
 	ex->committed = 1;
@@ -359,7 +393,7 @@ void
 ex_start_response(struct exchange *ex, int status, int chunked,
     int64_t content_length)
 {
-	struct evbuffer		*o = bufferevent_get_output(ex->c->bev);
+	struct evbuffer		*o = ex->c->wbuf;
 	const struct http_head	*r = &ex->resp;
 
 	ex->status = status;
@@ -400,7 +434,7 @@ ex_start_response(struct exchange *ex, int status, int chunked,
 void
 ex_send(struct exchange *ex, struct evbuffer *data)
 {
-	struct evbuffer	*o = bufferevent_get_output(ex->c->bev);
+	struct evbuffer	*o = ex->c->wbuf;
 	size_t		 n = evbuffer_get_length(data);
 
 	if (n == 0)
@@ -414,7 +448,8 @@ ex_send(struct exchange *ex, struct evbuffer *data)
 		http_chunk_add(o, data);
 	else
 		evbuffer_add_buffer(o, data);
-	if (evbuffer_get_length(o) > CONN_HIGH_WATER)
+	conn_flush(ex->c);
+	if (ex_client_pending(ex) > CONN_HIGH_WATER)
 		upstream_pause(ex, 1);
 }
 
@@ -630,9 +665,10 @@ ex_begin(struct exchange *ex)
 	}
 	http_body_init(&ex->reqbody, &ex->req, 0);
 	if (ex->req.expect_continue && ex->req.minor == 1 &&
-	    (ex->req.chunked || ex->req.content_length > 0))
-		evbuffer_add(bufferevent_get_output(c->bev),
-		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	    (ex->req.chunked || ex->req.content_length > 0)) {
+		evbuffer_add(c->wbuf, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		conn_flush(c);
+	}
 	ex->state = EX_BODY;
 	ex_read_body(ex);
 }

@@ -177,6 +177,7 @@ struct conn {
 	int			 subject_checked;
 	struct event		*deadline;	/* request head must arrive by then */
 	struct exchange		*ex;
+	struct evbuffer		*wbuf;		/* staged output, see conn_flush() */
 	int			 closing;	/* close when output drains */
 	TAILQ_ENTRY(conn)	 link;
 };
