@@ -14,13 +14,6 @@ pending(const char *name, const char *what)
 }
 
 int
-cmd_explain(int argc, char **argv)
-{
-	(void)argc, (void)argv;
-	return pending("explain", "it lands with the policy engine");
-}
-
-int
 cmd_override(int argc, char **argv)
 {
 	(void)argc, (void)argv;

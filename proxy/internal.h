@@ -99,6 +99,7 @@ struct worker {
 	struct event		*log_timer;
 	uint64_t		 seq;		/* request ids */
 	struct audit_rec	*rec;		/* reused for every record */
+	struct evbuffer		*scratch;	/* empty between uses */
 	char			 idprefix[17];
 };
 

@@ -278,8 +278,10 @@ worker_init(struct worker *w, struct proxy_server *srv, int id,
 	w->notify = event_new(w->base, w->notify_fd[0], EV_READ | EV_PERSIST,
 	    notify_cb, w);
 	w->log = evbuffer_new();
+	w->scratch = evbuffer_new();
 	w->log_timer = evtimer_new(w->base, log_timer_cb, w);
 	if (w->notify == NULL || w->log == NULL || w->log_timer == NULL ||
+	    w->scratch == NULL ||
 	    event_add(w->notify, NULL) < 0)
 		return -1;
 	randombytes_buf(r, sizeof(r));
@@ -312,6 +314,8 @@ worker_fini(struct worker *w)
 	if (w->log)
 		evbuffer_free(w->log);
 	audit_rec_free(w->rec);
+	if (w->scratch)
+		evbuffer_free(w->scratch);
 	proxy_gen_unref(w->gen);
 	proxy_gen_unref(w->next_gen);
 	pthread_mutex_destroy(&w->lock);

@@ -253,7 +253,19 @@ upstream_start(struct exchange *ex, struct evbuffer *unused)
 	bufferevent_setcb(u->bev, up_read_cb, NULL, up_event_cb, u);
 	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
 	up_timer_set(u, u->connected ? cu->response_timeout : cu->connect_timeout);
-	/* By reference: the request stays whole in ex->upreq for a retry. */
+	/* By reference: the request stays whole in ex->upreq for a retry. On
+	 * a kept-alive plain connection it is written at once (see
+	 * conn_flush() for why); the rest goes through the bufferevent. */
+	if (u->connected && ex->gen->up_ssl[idx] == NULL) {
+		struct evbuffer *tmp = w->scratch;
+
+		evbuffer_add_buffer_reference(tmp, ex->upreq);
+		while (evbuffer_get_length(tmp) > 0 &&
+		    evbuffer_write(tmp, bufferevent_getfd(u->bev)) > 0)
+			;
+		evbuffer_add_buffer(bufferevent_get_output(u->bev), tmp);
+		return;
+	}
 	evbuffer_add_buffer_reference(bufferevent_get_output(u->bev), ex->upreq);
 }
 
