@@ -1,0 +1,220 @@
+/* classifiers/paths.c — JSON-path globs ($.**.notes, $.customers[*].contact.*)
+ * compiled once and matched against a path read segment by segment. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "classifiers/internal.h"
+
+enum seg_type {
+	SEG_KEY,		/* .name or ['name'] */
+	SEG_ANY,		/* .*  one member or element */
+	SEG_INDEX,		/* [n] */
+	SEG_ANYINDEX,		/* [*] */
+	SEG_DEEP,		/* .** zero or more segments */
+};
+
+struct gseg {
+	enum seg_type	 type;
+	char		*key;		/* SEG_KEY, owned */
+	size_t		 len;
+	uint64_t	 index;
+};
+
+struct cls_glob {
+	struct gseg	*segs;
+	size_t		 n;
+};
+
+void
+cls_glob_free(struct cls_glob *g)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		free(g->segs[i].key);
+	free(g->segs);
+	free(g);
+}
+
+static int
+is_key_char(unsigned char c)
+{
+	return c != '.' && c != '[' && c != ']' && c != '\0' && c != '\'' &&
+	    c != '"' && c != ' ';
+}
+
+struct cls_glob *
+cls_glob_compile(const char *s, const char **err, size_t *errpos)
+{
+	struct cls_glob *g;
+	size_t i = 1, n = strlen(s);
+
+	*err = NULL;
+	*errpos = 0;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return NULL;
+	/* a glob has at most one segment per two bytes */
+	if ((g->segs = calloc(n / 2 + 1, sizeof(*g->segs))) == NULL)
+		goto fail;
+	if (s[0] != '$') {
+		*err = "a path glob starts with $";
+		goto fail;
+	}
+	while (i < n) {
+		struct gseg *sg = &g->segs[g->n];
+		size_t st;
+
+		if (s[i] == '.') {
+			i++;
+			if (s[i] == '*' && s[i + 1] == '*') {
+				sg->type = SEG_DEEP;
+				i += 2;
+			} else if (s[i] == '*') {
+				sg->type = SEG_ANY;
+				i++;
+			} else {
+				for (st = i; is_key_char((unsigned char)s[i]) &&
+				    s[i] != '*'; i++)
+					;
+				if (i == st) {
+					*err = "expected a key after '.'";
+					*errpos = i;
+					goto fail;
+				}
+				sg->type = SEG_KEY;
+				if ((sg->key = strndup(s + st, i - st)) == NULL)
+					goto fail;
+				sg->len = i - st;
+			}
+		} else if (s[i] == '[') {
+			i++;
+			if (s[i] == '*' && s[i + 1] == ']') {
+				sg->type = SEG_ANYINDEX;
+				i += 2;
+			} else if (s[i] >= '0' && s[i] <= '9') {
+				sg->type = SEG_INDEX;
+				for (; s[i] >= '0' && s[i] <= '9'; i++) {
+					if (sg->index > UINT64_MAX / 10 - 1) {
+						*err = "index too large";
+						*errpos = i;
+						goto fail;
+					}
+					sg->index = sg->index * 10 +
+					    (uint64_t)(s[i] - '0');
+				}
+				if (s[i++] != ']') {
+					*err = "expected ']'";
+					*errpos = i - 1;
+					goto fail;
+				}
+			} else if (s[i] == '\'' || s[i] == '"') {
+				char q = s[i++], *k;
+				size_t o = 0;
+
+				if ((k = malloc(n)) == NULL)
+					goto fail;
+				sg->key = k;
+				sg->type = SEG_KEY;
+				for (; i < n && s[i] != q; i++) {
+					if (s[i] == '\\' && i + 1 < n)
+						i++;
+					k[o++] = s[i];
+				}
+				k[o] = '\0';
+				sg->len = o;
+				if (i >= n || s[i + 1] != ']') {
+					*err = "unterminated quoted key";
+					*errpos = i;
+					goto fail;
+				}
+				i += 2;
+			} else {
+				*err = "expected an index, * or a quoted key "
+				    "after '['";
+				*errpos = i;
+				goto fail;
+			}
+		} else {
+			*err = "expected '.' or '['";
+			*errpos = i;
+			goto fail;
+		}
+		g->n++;
+	}
+	return g;
+fail:
+	/* the segment being parsed is not counted in g->n yet (there is
+	 * room: every segment takes at least two bytes of the glob) */
+	if (g->segs != NULL)
+		free(g->segs[g->n].key);
+	cls_glob_free(g);
+	return NULL;
+}
+
+static int
+match_from(const struct cls_glob *g, size_t gi, const struct cls_path *p,
+    size_t pi)
+{
+	for (; gi < g->n; gi++, pi++) {
+		const struct gseg *sg = &g->segs[gi];
+		const char *key;
+		size_t len;
+		uint64_t index = 0;
+		int is_key;
+
+		if (sg->type == SEG_DEEP) {
+			if (gi + 1 == g->n)
+				return 1;
+			for (size_t k = pi; k <= p->depth; k++)
+				if (match_from(g, gi + 1, p, k))
+					return 1;
+			return 0;
+		}
+		if (pi >= p->depth)
+			return 0;
+		key = NULL;
+		len = 0;
+		is_key = p->seg(p->ctx, pi, &key, &len, &index);
+		switch (sg->type) {
+		case SEG_KEY:
+			if (!is_key || len != sg->len ||
+			    memcmp(key, sg->key, len) != 0)
+				return 0;
+			break;
+		case SEG_INDEX:
+			if (is_key || index != sg->index)
+				return 0;
+			break;
+		case SEG_ANYINDEX:
+			if (is_key)
+				return 0;
+			break;
+		default:
+			break;
+		}
+	}
+	return pi == p->depth;
+}
+
+int
+cls_glob_match(const struct cls_glob *g, const struct cls_path *p)
+{
+	if (p == NULL || (p->seg == NULL && p->depth > 0))
+		return 0;
+	return match_from(g, 0, p, 0);
+}
+
+int
+cls_segs_get(const void *ctx, size_t i, const char **key, size_t *len,
+    uint64_t *index)
+{
+	const struct cls_seg *s = (const struct cls_seg *)ctx + i;
+
+	if (s->key != NULL) {
+		*key = s->key;
+		*len = s->len;
+		return 1;
+	}
+	*index = s->index;
+	return 0;
+}
