@@ -1,0 +1,304 @@
+/* policies/policies.h — the policy language (classes, rules, default) and the
+ * decision engine every JSON body goes through: which rule decides a
+ * classified field, the action applied to it, and the folded decisions the
+ * audit log records. Never includes proxy headers. */
+#ifndef CUSTOS_POLICIES_H
+#define CUSTOS_POLICIES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "classifiers/classifiers.h"
+
+struct pol_errs;
+struct keys_ring;
+struct audit_decision;
+
+/*
+ * ROUTES. A rule's `routes` items are written like the config's routes:
+ * "GET|POST /api/customers/" + "**", "* /files/" + "**", or a path pattern
+ * alone (any method).
+ * A rule route matches a request when its method set holds the request's
+ * method and its path glob matches the request's path (query cut off):
+ * "*" is one non-empty segment, "v*" a segment starting with "v", a final
+ * "**" the rest (zero or more segments), anything else literal — the same
+ * language as proxy/route.h, reimplemented here in a few lines so that
+ * policies/ never includes a proxy header. `custos check` errors on a rule
+ * route that can match no path of any configured route.
+ */
+
+/* What a policy is checked against. Every pointer is borrowed for the
+ * duration of pol_policy_load(). A NULL list (with n = 0) is not checked:
+ * any role, principal or route is accepted; an empty non-NULL list accepts
+ * none. */
+struct pol_env {
+	const char *const	*roles;		/* known roles (of principals) */
+	size_t			 nroles;
+	const char *const	*principals;	/* known principal names */
+	size_t			 nprincipals;
+	const char *const	*routes;	/* config route "match" strings */
+	size_t			 nroutes;
+	const struct keys_ring	*ring;		/* NULL: key names not checked */
+};
+
+struct pol_policy;	/* opaque; immutable once loaded */
+
+/*
+ * Loads and checks the policy files in order (classes and rules of later
+ * files follow those of earlier ones; `default` may be set once). Every
+ * problem is appended to <errs> as "FILE:LINE:COL: error: MESSAGE", sorted by
+ * file, line and column: unknown keys, classes, roles, principals, routes,
+ * actions, options (with "did you mean" suggestions), bad levels, regexes
+ * and detectors (via cls_set_new), missing keys or keys of the wrong
+ * purpose (when env->ring is set), duplicate rule ids. Warnings (a rule an
+ * earlier rule makes unreachable) are appended too but do not fail the load.
+ * Returns NULL when there was any error (or on allocation failure). The
+ * caller owns the policy (pol_policy_free, NULL-safe); once loaded it is
+ * read-only and may be shared by any number of threads. Blocking file I/O:
+ * not for event callbacks.
+ */
+struct pol_policy	*pol_policy_load(const char *const *files, size_t n,
+			    const struct pol_env *env, struct pol_errs *errs);
+/* The same from memory: one document <buf> (<len> bytes) named <name> in
+ * messages. For tests, fuzzing and `custos check` of a pasted policy. */
+struct pol_policy	*pol_policy_load_mem(const char *name, const char *buf,
+			    size_t len, const struct pol_env *env,
+			    struct pol_errs *errs);
+void			 pol_policy_free(struct pol_policy *);
+
+/* "sha256:" + hex SHA-256 of the files' bytes, concatenated in load order.
+ * Owned by the policy. */
+const char		*pol_policy_version(const struct pol_policy *);
+/* The classes the policy defines (owned by the policy). */
+const struct cls_set	*pol_policy_classes(const struct pol_policy *);
+size_t			 pol_policy_nrules(const struct pol_policy *);
+/* Rule id of rule i (file order), NULL when out of range. */
+const char		*pol_policy_rule_id(const struct pol_policy *, size_t i);
+
+enum pol_action {
+	POL_A_ALLOW, POL_A_MASK, POL_A_REDACT, POL_A_DROP, POL_A_HASH,
+	POL_A_TOKENIZE, POL_A_ENCRYPT, POL_A_REVEAL, POL_A_DENY,
+};
+#define POL_A_COUNT	(POL_A_DENY + 1)
+/* "allow" ... "deny"; parse returns -1 when unknown. */
+const char	*pol_action_name(enum pol_action);
+int		 pol_action_parse(const char *);
+
+enum pol_dir { POL_DIR_REQUEST = 1, POL_DIR_RESPONSE = 2 };
+
+/* Break-glass state of a decision. */
+enum pol_bg {
+	POL_BG_NONE = 0,
+	POL_BG_USED,		/* justified, allowed: the alternative action */
+	POL_BG_REFUSED,		/* justified but not allowed: normal action */
+};
+
+/*
+ * THE OVERRIDE HOOK (issue 7). Between "a rule (or the default) decided"
+ * and "its action is applied" the engine calls ctx->override, when set, once
+ * per classified field (or span) with what it decided. The hook returns 1
+ * and sets *action and *override_id (a string that must outlive the
+ * pol_eval) to replace the action, or 0 to leave the decision alone. A
+ * replaced action runs with the rule's options (or default options for an
+ * action the rule did not name: mask everything, default redact text, the
+ * conventional key names). Only called for classified fields, so unclassified
+ * fields cost nothing; the folded path is formatted only when a hook is set
+ * or a decision is recorded. Called on the thread of pol_eval_field.
+ */
+struct pol_override_q {
+	const char		*rule;		/* NULL: the policy default */
+	const char		*class_;
+	enum cls_level		 level;
+	const char		*path;		/* folded: "$.items[*].email" */
+	const char		*fingerprint;	/* NULL without a ring */
+	enum pol_action		 action;	/* what the rule decided */
+};
+typedef int	(*pol_override_fn)(void *arg, const struct pol_override_q *,
+		    enum pol_action *action, const char **override_id);
+
+/* One body's context. Every pointer is borrowed for the pol_eval's life. */
+struct pol_ctx {
+	const char		*method;	/* "GET" ... */
+	const char		*path;		/* request path, no query */
+	size_t			 path_len;
+	const char		*route;		/* matched config pattern (audit) */
+	const char		*principal;
+	const char *const	*roles;
+	size_t			 nroles;
+	enum pol_dir		 dir;
+	int			 justified;	/* X-Custos-Justification present */
+	const char		*request_id;	/* decision ids "<request_id>.N" */
+	pol_override_fn		 override;	/* NULL: no overrides */
+	void			*override_arg;
+};
+
+#define POL_MAX_FPS		8	/* distinct fingerprints per decision */
+#define POL_MAX_DECISIONS	1024	/* folded decisions per body; more
+					 * distinct paths fold into "$.**" */
+
+/* A folded decision: every field (or span) of one body with the same
+ * (folded path, class, rule, action, override, break glass). Strings are
+ * owned by the pol_eval (or its policy / class set) and never hold values. */
+struct pol_decision {
+	const char		*id;		/* "<request_id>.N", N from 1 */
+	const char		*path;		/* "$.items[*].email" */
+	const char		*class_;
+	const char		*level;
+	const char		*confidence;	/* highest seen */
+	const char		*evidence[CLS_MAX_EVIDENCE];	/* of that match */
+	size_t			 nevidence;
+	const char		*rule;		/* NULL: the policy default */
+	enum pol_action		 action;	/* as applied */
+	uint64_t		 count;
+	const char		*override;	/* override id, NULL: none */
+	enum pol_bg		 break_glass;
+	const char		*error;		/* why an action fell back to
+						 * redact (reveal failed, key
+						 * missing), NULL: none */
+	const char		*fingerprints[POL_MAX_FPS];
+	size_t			 nfingerprints;
+};
+
+struct pol_eval;	/* opaque: the engine's state for one body */
+
+/*
+ * A decision engine for one body (one request or response direction) under
+ * <policy> and <ctx>. <ring> (may be NULL: then hash/tokenize/encrypt/reveal
+ * fall back to redact, recorded in the decision, and no fingerprints are
+ * taken) and <scratch> (may be NULL, slower) are borrowed; so is everything
+ * <ctx> points to. Rule conditions on route, role, principal, direction and
+ * break glass are resolved here once, not per field. One thread at a time.
+ * NULL on allocation failure. Caller owns it; pol_eval_free(NULL) is a no-op.
+ */
+struct pol_eval	*pol_eval_new(const struct pol_policy *policy,
+		    const struct pol_ctx *ctx, const struct keys_ring *ring,
+		    struct cls_scratch *scratch);
+void		 pol_eval_free(struct pol_eval *);
+
+enum pol_verdict {
+	POL_KEEP,		/* leave the value as it is */
+	POL_REPLACE,		/* write *out (a string, or raw JSON if *out_raw) */
+	POL_REMOVE,		/* drop the member or element */
+	POL_DENY,		/* refuse the whole body: pol_eval_denied_rule() */
+};
+
+/*
+ * Classifies <field> and decides it. A field no class claims is kept at the
+ * cost of the classifier alone (no allocation, no path formatting).
+ * A field several classes claim as a whole is decided by the highest-level
+ * class (ties: the class written first); if that decision is allow, the
+ * free-text spans inside it are still decided. Free-text spans (in_text) get
+ * their class's action applied to the span only, the rest of the string
+ * kept ("call 13800138000" -> "call [REDACTED:phone]"); drop removes the
+ * span's text; a deny anywhere denies the body. When the classifier finds
+ * more matches than the engine has room for, the field is decided whole
+ * (fail closed). On POL_REPLACE, *out / *outlen hold the replacement, owned
+ * by the eval and valid until the next call; *out_raw is 1 when it is raw
+ * JSON (never at present: every replacement is a JSON string), else 0.
+ * Decisions are folded as it goes. Safe in event callbacks (keys operations
+ * do no I/O); allocates only when a decision is recorded.
+ */
+enum pol_verdict pol_eval_field(struct pol_eval *, const struct cls_field *,
+		    const char **out, size_t *outlen, int *out_raw);
+
+/* After POL_DENY: the id of the denying rule (or "default"); else NULL. */
+const char	*pol_eval_denied_rule(const struct pol_eval *);
+
+/* The folded decisions so far, in order of first occurrence; owned by the
+ * eval, valid until its next pol_eval_field or free. */
+const struct pol_decision *pol_eval_decisions(const struct pol_eval *,
+		    size_t *n);
+/* Writes the decisions as the DESIGN.md "decisions" JSON array (one line,
+ * no newline), the audit record's member order, plus "break_glass":
+ * "used"|"refused" and "error": TEXT on the decisions that have them.
+ * Returns 0, -1 on a write error. */
+int		 pol_eval_decisions_json(const struct pol_eval *, FILE *);
+/* Fills <out> from <d> for audit_rec_request(); <fps> (POL_MAX_FPS entries)
+ * and <evidence> (CLS_MAX_EVIDENCE) are the caller's arrays the result
+ * points into; <d> must outlive <out>. */
+void		 pol_decision_to_audit(const struct pol_decision *d,
+		    struct audit_decision *out, const char **fps,
+		    const char **evidence);
+
+/*
+ * Internal layouts shared by policy.c, engine.c and transform.c (and the
+ * unit test). Not an API: to move to policies/internal.h.
+ */
+#ifdef POL_INTERNAL
+#include "policies/yaml.h"
+
+#define POL_M_ANY	0x7fu
+#define POL_MAX_SEGS	64
+
+struct pol_route {
+	unsigned	 methods;	/* bits as CFG_M_*: GET 1, HEAD 2, POST 4,
+					 * PUT 8, PATCH 16, DELETE 32, OPTIONS 64 */
+	const char	*path;		/* into the tree, starts with '/' */
+	const char	*text;		/* as written */
+};
+
+/* An action with its options, resolved at load. */
+struct pol_act {
+	enum pol_action	 kind;
+	unsigned	 keep_first, keep_last;
+	char		 mchar[8];		/* one UTF-8 character */
+	size_t		 mchar_len;
+	int		 email;			/* style: email */
+	const char	*text;			/* redact; NULL: [REDACTED:class] */
+	const char	*key;			/* hash/tokenize/encrypt key name */
+};
+
+struct pol_rule {
+	const char		*id;
+	size_t			 line;		/* for messages */
+	struct pol_route	*routes;	/* NULL: any */
+	size_t			 nroutes;
+	const char		**roles;	/* NULL: any */
+	size_t			 nroles;
+	const char		**principals;	/* NULL: any */
+	size_t			 nprincipals;
+	unsigned		 dirs;		/* POL_DIR_* bits */
+	const char		**classes;	/* names as written, NULL: none */
+	size_t			 nclasses;
+	unsigned		 levels;	/* 1 << level bits; 0: none */
+	uint8_t			*covers;	/* per class id; NULL: all */
+	struct pol_act		 act;
+	int			 has_bg;
+	struct pol_act		 bg;
+	const char		**bg_principals;
+	size_t			 nbg_principals;
+	const char		**bg_roles;
+	size_t			 nbg_roles;
+};
+
+struct pol_policy {
+	struct pol_yaml		**docs;		/* every string points in */
+	size_t			 ndocs;
+	struct cls_set		*set;
+	struct pol_rule		*rules;
+	size_t			 nrules;
+	struct pol_act		 def;
+	char			 version[7 + 64 + 1];
+};
+
+/* policy.c */
+int	pol_route_parse(const char *text, struct pol_route *r);
+int	pol_glob_match(const char *pattern, const char *path, size_t len);
+int	pol_glob_covers(const char *a, const char *b);	/* a ⊇ b */
+int	pol_glob_overlap(const char *a, const char *b);
+void	pol_act_defaults(struct pol_act *, enum pol_action);
+
+/* transform.c: each writes into *buf (grown with realloc, *cap updated) and
+ * returns the length, or (size_t)-1 with *why set on failure. */
+size_t	pol_mask(const struct pol_act *, const char *v, size_t len,
+	    char **buf, size_t *cap);
+size_t	pol_redact_text(const struct pol_act *, const char *cls,
+	    char **buf, size_t *cap);
+size_t	pol_keyed(const struct pol_act *, const struct keys_ring *,
+	    const char *cls, const char *v, size_t len, char **buf,
+	    size_t *cap, const char **why);
+int	pol_buf_reserve(char **buf, size_t *cap, size_t need);
+#endif
+
+#endif

@@ -1,0 +1,339 @@
+/* proxy/cmd_explain.c — `custos explain`: run one JSON document through the
+ * proxy's own pipeline (json_rw + proxy_visit + the policy engine) and print
+ * the transformed document and the decisions. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "classifiers/classifiers.h"
+#include "keys/keys.h"
+#include "policies/errs.h"
+#include "policies/policies.h"
+#include "proxy/cli.h"
+#include "proxy/config.h"
+#include "proxy/json.h"
+#include "proxy/route.h"
+#include "proxy/visit.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: custos explain -c CONFIG --route 'METHOD /path' "
+	    "--principal NAME\n"
+	    "           [--direction request|response] [--decisions FILE]\n"
+	    "           [--justification TEXT] [FILE|-]\n"
+	    "Runs one JSON document through the proxy's pipeline as the\n"
+	    "principal would see it: the transformed document goes to stdout,\n"
+	    "the decisions (the audit log's JSON) to --decisions (default\n"
+	    "stderr). Exit 0; 1 when the document is invalid JSON or the\n"
+	    "policy denies it; 2 on usage or configuration errors.\n"
+	    "  -c CONFIG             the custos configuration\n"
+	    "  --route 'GET /path'   the request line to simulate\n"
+	    "  --principal NAME      a principal of the configuration\n"
+	    "  --direction DIR       response (default) or request\n"
+	    "  --decisions FILE      where the decisions go\n"
+	    "  --justification TEXT  as X-Custos-Justification (break glass)\n");
+}
+
+static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH",
+	"DELETE", "OPTIONS", NULL };
+
+/* Roles of every principal, each once, for the policy check. */
+static int
+collect_roles(const struct proxy_config *cfg, const char ***out, size_t *n)
+{
+	const char **v = NULL;
+	size_t cnt = 0, cap = 0;
+
+	for (size_t i = 0; i < cfg->nprincipals; i++)
+		for (size_t j = 0; j < cfg->principals[i].nroles; j++) {
+			const char *r = cfg->principals[i].roles[j];
+			size_t k;
+
+			for (k = 0; k < cnt && strcmp(v[k], r) != 0; k++)
+				;
+			if (k < cnt)
+				continue;
+			if (cnt == cap) {
+				const char **nv;
+
+				cap = cap ? cap * 2 : 8;
+				if ((nv = realloc(v, cap * sizeof(*nv))) ==
+				    NULL) {
+					free(v);
+					return -1;
+				}
+				v = nv;
+			}
+			v[cnt++] = r;
+		}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int
+cmd_explain(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "route", required_argument, NULL, 'r' },
+		{ "principal", required_argument, NULL, 'p' },
+		{ "direction", required_argument, NULL, 'd' },
+		{ "decisions", required_argument, NULL, 'D' },
+		{ "justification", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char		*config = NULL, *route = NULL, *who = NULL;
+	const char		*decisions = NULL, *justification = NULL;
+	const char		*input = "-";
+	enum pol_dir		 dir = POL_DIR_RESPONSE;
+	struct pol_errs		*errs = NULL;
+	struct proxy_config	*cfg = NULL;
+	struct keys_ring	*ring = NULL;
+	struct pol_policy	*pol = NULL;
+	struct cls_scratch	*scratch = NULL;
+	struct pol_eval		*ev = NULL;
+	struct json_rw		*rw = NULL;
+	struct evbuffer		*out = NULL;
+	const struct cfg_principal *pr = NULL;
+	const struct cfg_route	*rt;
+	const char		**roles = NULL, **pnames = NULL, **rnames = NULL;
+	size_t			 nroles = 0, plen;
+	char			 method[16], *path = NULL, buf[65536];
+	unsigned		 mbit = 0;
+	struct pol_env		 env;
+	struct pol_ctx		 ctx;
+	struct json_limits	 lim;
+	struct proxy_visit	 pv;
+	enum json_status	 st = JSON_NEED_MORE;
+	FILE			*in = NULL, *df = NULL;
+	int			 c, rc = 2, mm = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'r':
+			route = optarg;
+			break;
+		case 'p':
+			who = optarg;
+			break;
+		case 'd':
+			if (strcmp(optarg, "request") == 0)
+				dir = POL_DIR_REQUEST;
+			else if (strcmp(optarg, "response") == 0)
+				dir = POL_DIR_RESPONSE;
+			else {
+				fprintf(stderr, "custos explain: --direction "
+				    "must be request or response\n");
+				return 2;
+			}
+			break;
+		case 'D':
+			decisions = optarg;
+			break;
+		case 'j':
+			justification = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		input = argv[optind++];
+	if (config == NULL || route == NULL || who == NULL || optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	{
+		const char *sp = strchr(route, ' ');
+		size_t ml = sp ? (size_t)(sp - route) : 0;
+
+		for (unsigned i = 0; sp && ml < sizeof(method) &&
+		    methods[i] != NULL; i++)
+			if (strlen(methods[i]) == ml &&
+			    memcmp(methods[i], route, ml) == 0)
+				mbit = 1u << i;
+		if (mbit == 0 || sp[1] != '/') {
+			fprintf(stderr, "custos explain: --route must be "
+			    "'METHOD /path', e.g. 'GET /api/customers'\n");
+			return 2;
+		}
+		memcpy(method, route, ml);
+		method[ml] = '\0';
+		path = strdup(sp + 1);
+		if (path == NULL)
+			return 2;
+		plen = strcspn(path, "?#");
+		path[plen] = '\0';
+	}
+
+	if ((errs = pol_errs_new()) == NULL)
+		goto done;
+	if ((cfg = proxy_config_load(config, errs)) == NULL)
+		goto errors;
+	if (cfg->keys.dir != NULL) {
+		struct keys_master_src src = { cfg->keys.master_key_file,
+			cfg->keys.master_key_env };
+
+		if ((ring = keys_open(cfg->keys.dir, &src, 0, errs)) == NULL)
+			goto errors;
+	}
+	for (size_t i = 0; i < cfg->nprincipals; i++)
+		if (strcmp(cfg->principals[i].name, who) == 0)
+			pr = &cfg->principals[i];
+	if (pr == NULL) {
+		fprintf(stderr, "custos explain: no principal '%s' in %s\n",
+		    who, config);
+		goto done;
+	}
+	if (collect_roles(cfg, &roles, &nroles) < 0 ||
+	    (pnames = calloc(cfg->nprincipals + 1, sizeof(*pnames))) == NULL ||
+	    (rnames = calloc(cfg->nroutes + 1, sizeof(*rnames))) == NULL)
+		goto done;
+	for (size_t i = 0; i < cfg->nprincipals; i++)
+		pnames[i] = cfg->principals[i].name;
+	for (size_t i = 0; i < cfg->nroutes; i++)
+		rnames[i] = cfg->routes[i].match;
+	memset(&env, 0, sizeof(env));
+	env.roles = roles;
+	env.nroles = nroles;
+	env.principals = pnames;
+	env.nprincipals = cfg->nprincipals;
+	env.routes = rnames;
+	env.nroutes = cfg->nroutes;
+	env.ring = ring;
+	pol = pol_policy_load((const char *const *)cfg->policies,
+	    cfg->npolicies, &env, errs);
+	if (pol == NULL)
+		goto errors;
+	pol_errs_print(errs, stderr);		/* warnings */
+
+	rt = proxy_route_find(cfg->routes, cfg->nroutes, mbit, path, plen, &mm);
+	if (rt == NULL) {
+		fprintf(stderr, "custos explain: %s: no route matches '%s' "
+		    "(the proxy answers %d)\n", config, route, mm ? 405 : 404);
+		rc = 1;
+		goto done;
+	}
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.method = method;
+	ctx.path = path;
+	ctx.path_len = plen;
+	ctx.route = rt->match;
+	ctx.principal = pr->name;
+	ctx.roles = (const char *const *)pr->roles;
+	ctx.nroles = pr->nroles;
+	ctx.dir = dir;
+	ctx.justified = justification != NULL && justification[0] != '\0';
+	ctx.request_id = "explain";
+	if ((scratch = cls_scratch_new()) == NULL ||
+	    (ev = pol_eval_new(pol, &ctx, ring, scratch)) == NULL)
+		goto done;
+	memset(&pv, 0, sizeof(pv));
+	pv.ev = ev;
+	memset(&lim, 0, sizeof(lim));
+	lim.max_depth = cfg->limits.max_json_depth;
+	lim.max_string = cfg->limits.max_string;
+	lim.max_body = cfg->limits.max_body;
+	if ((rw = json_rw_new(&lim, proxy_visit, &pv)) == NULL ||
+	    (out = evbuffer_new()) == NULL)
+		goto done;
+
+	if (strcmp(input, "-") == 0)
+		in = stdin;
+	else if ((in = fopen(input, "rb")) == NULL) {
+		fprintf(stderr, "custos explain: %s: %s\n", input,
+		    strerror(errno));
+		goto done;
+	}
+	while (st == JSON_NEED_MORE) {
+		size_t n = fread(buf, 1, sizeof(buf), in);
+
+		if (n == 0) {
+			if (ferror(in)) {
+				fprintf(stderr, "custos explain: %s: read "
+				    "error\n", input);
+				goto done;
+			}
+			st = json_rw_finish(rw, out);
+			break;
+		}
+		/* The output is held until the end: a document that turns out
+		 * invalid or denied prints nothing (the proxy answers with an
+		 * error instead). Offline tool: memory is not bounded here. */
+		st = json_rw_feed(rw, buf, n, out);
+	}
+
+	if (decisions != NULL) {
+		if ((df = fopen(decisions, "w")) == NULL) {
+			fprintf(stderr, "custos explain: %s: %s\n", decisions,
+			    strerror(errno));
+			goto done;
+		}
+	}
+	switch (st) {
+	case JSON_DONE:
+		while (evbuffer_get_length(out) > 0)
+			if (evbuffer_write(out, 1) < 0)
+				goto done;
+		rc = 0;
+		break;
+	case JSON_STOPPED:
+		fprintf(stderr, "custos explain: denied by rule '%s' (the proxy "
+		    "answers 403)\n", pol_eval_denied_rule(ev) ?
+		    pol_eval_denied_rule(ev) : "?");
+		rc = 1;
+		break;
+	default:
+		fprintf(stderr, "custos explain: %s: invalid JSON at byte %llu: "
+		    "%s\n", input, (unsigned long long)json_rw_error_offset(rw),
+		    json_rw_error(rw));
+		rc = 1;
+		break;
+	}
+	fflush(stdout);
+	pol_eval_decisions_json(ev, df ? df : stderr);
+	fputc('\n', df ? df : stderr);
+	if (df != NULL && fclose(df) != 0)
+		rc = rc ? rc : 1;
+	df = NULL;
+	goto done;
+errors:
+	pol_errs_print(errs, stderr);
+	rc = 2;
+done:
+	if (in != NULL && in != stdin)
+		fclose(in);
+	if (df != NULL)
+		fclose(df);
+	if (out != NULL)	/* evbuffer_free is not NULL-safe */
+		evbuffer_free(out);
+	json_rw_free(rw);
+	pol_eval_free(ev);
+	cls_scratch_free(scratch);
+	pol_policy_free(pol);
+	keys_close(ring);
+	proxy_config_free(cfg);
+	pol_errs_free(errs);
+	free(roles);
+	free(pnames);
+	free(rnames);
+	free(path);
+	return rc;
+}
