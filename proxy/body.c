@@ -11,6 +11,8 @@
 #include <event2/bufferevent.h>
 
 #include "proxy/internal.h"
+#include "classifiers/classifiers.h"
+#include "policies/policies.h"
 #include "proxy/json.h"
 
 enum { BODY_NONE, BODY_PASS, BODY_JSON };
@@ -54,21 +56,106 @@ body_is_ndjson_type(const char *ct, size_t len)
 	    (n == 20 && !strncasecmp(ct, "application/jsonlines", 20));
 }
 
-static struct json_rw *
-body_rw_new(const struct exchange *ex, const char *ctype, size_t ctlen)
+struct json_rw *
+body_rw(const struct proxy_gen *g, int ndjson, struct proxy_visit *pv)
 {
-	const struct cfg_limits	*l = &ex->gen->cfg->limits;
+	const struct cfg_limits	*l = &g->cfg->limits;
 	struct json_limits	 jl = {
 		.max_depth = l->max_json_depth,
 		.max_string = l->max_string,
 		.max_body = 0,
 		.allow_bom = 0,
-		.ndjson = ctype != NULL && body_is_ndjson_type(ctype, ctlen),
+		.ndjson = ndjson,
 	};
 
-	/* The visitor is the policy engine's; until it is configured every
-	 * field is kept, but the body still takes this one path. */
-	return json_rw_new(&jl, NULL, NULL);
+	return json_rw_new(&jl, pv ? proxy_visit : NULL, pv);
+}
+
+/* Starts the policy engine for one direction of the exchange; without
+ * policies the body still takes the rewriter, with no visitor. */
+static int
+eval_begin(struct exchange *ex, enum pol_dir dir)
+{
+	struct pol_ctx ctx;
+
+	pol_eval_free(ex->ev);
+	ex->ev = NULL;
+	memset(&ex->pv, 0, sizeof(ex->pv));
+	if (ex->gen->policy == NULL)
+		return 0;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.method = ex->req.method;
+	ctx.path = ex->req.path;
+	ctx.path_len = strlen(ex->req.path);
+	ctx.route = ex->route_name;
+	ctx.principal = ex->principal ? ex->principal->name : NULL;
+	ctx.roles = ex->principal ?
+	    (const char *const *)ex->principal->roles : NULL;
+	ctx.nroles = ex->principal ? ex->principal->nroles : 0;
+	ctx.dir = dir;
+	ctx.justified = http_head_get(&ex->req, "X-Custos-Justification") != NULL;
+	ctx.request_id = ex->id;
+	ex->ev = pol_eval_new(ex->gen->policy, &ctx, ex->gen->ring,
+	    ex->c->w->cls);
+	if (ex->ev == NULL)
+		return -1;
+	ex->pv.ev = ex->ev;
+	return 0;
+}
+
+static struct proxy_visit *
+eval_visitor(struct exchange *ex)
+{
+	return ex->ev != NULL ? &ex->pv : NULL;
+}
+
+/* Writes the body's decisions to the audit log (nothing when there were
+ * none). -1 when the log cannot take them: the caller fails closed. */
+static int
+eval_record(struct exchange *ex, const char *dir, const char *type,
+    int status, const char *reason)
+{
+	const struct pol_decision	*d;
+	struct audit_decision		*ad = NULL;
+	const char			**fps = NULL, **evi = NULL;
+	size_t				 n = 0;
+	int				 rc = -1;
+
+	if (ex->ev != NULL)
+		d = pol_eval_decisions(ex->ev, &n);
+	if (n == 0 && type == NULL)
+		return 0;
+	if (n > 0) {
+		ad = calloc(n, sizeof(*ad));
+		fps = calloc(n * POL_MAX_FPS, sizeof(*fps));
+		evi = calloc(n * CLS_MAX_EVIDENCE, sizeof(*evi));
+		if (ad == NULL || fps == NULL || evi == NULL)
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			pol_decision_to_audit(&d[i], &ad[i], fps + i * POL_MAX_FPS,
+			    evi + i * CLS_MAX_EVIDENCE);
+	}
+	rc = ex_audit(ex, dir, type, status, reason, ad, n);
+out:
+	free(ad);
+	free(fps);
+	free(evi);
+	return rc;
+}
+
+/* A denial: recorded with the decisions that led to it, then 403 naming the
+ * rule (or, when the status line already went out, the connection is cut). */
+static void
+eval_deny(struct exchange *ex, const char *dir)
+{
+	char		 reason[200];
+	const char	*rule = pol_eval_denied_rule(ex->ev);
+
+	snprintf(reason, sizeof(reason), "denied by policy rule '%s'",
+	    rule ? rule : "?");
+	(void)eval_record(ex, dir, "deny", 403, reason);
+	upstream_release(ex, 0);
+	ex_error(ex, 403, "forbidden", reason);
 }
 
 void
@@ -81,6 +168,8 @@ body_free(struct exchange *ex)
 	}
 	json_rw_free(ex->rw);
 	ex->rw = NULL;
+	pol_eval_free(ex->ev);
+	ex->ev = NULL;
 	if (ex->raw)
 		evbuffer_free(ex->raw);
 	if (ex->out)
@@ -118,8 +207,9 @@ body_request(struct exchange *ex, struct evbuffer *in, struct evbuffer *out)
 		    "compressed request bodies are not accepted");
 		return -1;
 	}
-	if ((rw = body_rw_new(ex, ct ? ct->value : NULL, ct ? ct->value_len : 0))
-	    == NULL) {
+	if (eval_begin(ex, POL_DIR_REQUEST) < 0 ||
+	    (rw = body_rw(ex->gen, ct != NULL && body_is_ndjson_type(ct->value,
+	    ct->value_len), eval_visitor(ex))) == NULL) {
 		ex_error(ex, 503, "overloaded", "out of memory");
 		return -1;
 	}
@@ -134,6 +224,11 @@ body_request(struct exchange *ex, struct evbuffer *in, struct evbuffer *out)
 	}
 	if (st == JSON_NEED_MORE)
 		st = json_rw_finish(rw, out);
+	if (st == JSON_STOPPED && ex->pv.denied) {
+		json_rw_free(rw);
+		eval_deny(ex, "request");
+		return -1;
+	}
 	if (st != JSON_DONE) {
 		atomic_fetch_add_explicit(&ex->c->w->srv->stats.json_rejected,
 		    1, memory_order_relaxed);
@@ -148,6 +243,11 @@ body_request(struct exchange *ex, struct evbuffer *in, struct evbuffer *out)
 		return -1;
 	}
 	json_rw_free(rw);
+	if (eval_record(ex, "request", NULL, 0, NULL) < 0) {
+		ex_error(ex, 503, "audit_unavailable",
+		    "the decisions could not be recorded; nothing was sent");
+		return -1;
+	}
 	return 0;
 }
 
@@ -211,7 +311,9 @@ body_response_head(struct exchange *ex)
 			goto oom;
 		}
 	}
-	if ((ex->rw = body_rw_new(ex, ctype, strlen(ctype))) == NULL)
+	if (eval_begin(ex, POL_DIR_RESPONSE) < 0 ||
+	    (ex->rw = body_rw(ex->gen, body_is_ndjson_type(ctype, strlen(ctype)),
+	    eval_visitor(ex))) == NULL)
 		goto oom;
 	return 0;
 oom:
@@ -327,6 +429,10 @@ body_response_data(struct exchange *ex, int eof)
 			else
 				st = json_rw_finish(ex->rw, ex->out);
 		}
+		if (st == JSON_STOPPED && ex->pv.denied) {
+			eval_deny(ex, "response");
+			return -1;
+		}
 		if (st != JSON_NEED_MORE && st != JSON_DONE) {
 			atomic_fetch_add_explicit(
 			    &ex->c->w->srv->stats.json_rejected, 1,
@@ -342,6 +448,15 @@ body_response_data(struct exchange *ex, int eof)
 			return -1;
 		}
 		break;
+	}
+	/* The decisions are recorded before the last byte leaves: a body whose
+	 * decisions the log cannot take is not completed. */
+	if (ex->mode == BODY_JSON && ex->body_eof && !input_pending(ex) &&
+	    eval_record(ex, "response", NULL, ex->resp.status, NULL) < 0) {
+		upstream_release(ex, 0);
+		ex_error(ex, 503, "audit_unavailable",
+		    "the decisions could not be recorded");
+		return -1;
 	}
 	if (!ex->committed) {
 		if (ex->body_eof && !input_pending(ex)) {

@@ -15,6 +15,7 @@
 #include "policies/policies.h"
 #include "proxy/cli.h"
 #include "proxy/config.h"
+#include "proxy/internal.h"
 #include "proxy/json.h"
 #include "proxy/route.h"
 #include "proxy/visit.h"
@@ -43,40 +44,6 @@ usage(FILE *f)
 static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH",
 	"DELETE", "OPTIONS", NULL };
 
-/* Roles of every principal, each once, for the policy check. */
-static int
-collect_roles(const struct proxy_config *cfg, const char ***out, size_t *n)
-{
-	const char **v = NULL;
-	size_t cnt = 0, cap = 0;
-
-	for (size_t i = 0; i < cfg->nprincipals; i++)
-		for (size_t j = 0; j < cfg->principals[i].nroles; j++) {
-			const char *r = cfg->principals[i].roles[j];
-			size_t k;
-
-			for (k = 0; k < cnt && strcmp(v[k], r) != 0; k++)
-				;
-			if (k < cnt)
-				continue;
-			if (cnt == cap) {
-				const char **nv;
-
-				cap = cap ? cap * 2 : 8;
-				if ((nv = realloc(v, cap * sizeof(*nv))) ==
-				    NULL) {
-					free(v);
-					return -1;
-				}
-				v = nv;
-			}
-			v[cnt++] = r;
-		}
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
 int
 cmd_explain(int argc, char **argv)
 {
@@ -96,21 +63,17 @@ cmd_explain(int argc, char **argv)
 	enum pol_dir		 dir = POL_DIR_RESPONSE;
 	struct pol_errs		*errs = NULL;
 	struct proxy_config	*cfg = NULL;
-	struct keys_ring	*ring = NULL;
-	struct pol_policy	*pol = NULL;
+	struct proxy_gen	*gen = NULL;
 	struct cls_scratch	*scratch = NULL;
 	struct pol_eval		*ev = NULL;
 	struct json_rw		*rw = NULL;
 	struct evbuffer		*out = NULL;
 	const struct cfg_principal *pr = NULL;
 	const struct cfg_route	*rt;
-	const char		**roles = NULL, **pnames = NULL, **rnames = NULL;
-	size_t			 nroles = 0, plen;
+	size_t			 plen;
 	char			 method[16], *path = NULL, buf[65536];
 	unsigned		 mbit = 0;
-	struct pol_env		 env;
 	struct pol_ctx		 ctx;
-	struct json_limits	 lim;
 	struct proxy_visit	 pv;
 	enum json_status	 st = JSON_NEED_MORE;
 	FILE			*in = NULL, *df = NULL;
@@ -184,14 +147,18 @@ cmd_explain(int argc, char **argv)
 
 	if ((errs = pol_errs_new()) == NULL)
 		goto done;
+	/* Exactly what serve loads: config, TLS, keyring, policies. */
 	if ((cfg = proxy_config_load(config, errs)) == NULL)
 		goto errors;
-	if (cfg->keys.dir != NULL) {
-		struct keys_master_src src = { cfg->keys.master_key_file,
-			cfg->keys.master_key_env };
-
-		if ((ring = keys_open(cfg->keys.dir, &src, 0, errs)) == NULL)
-			goto errors;
+	if ((gen = proxy_gen_new(cfg, errs)) == NULL) {
+		proxy_config_free(cfg);
+		goto errors;
+	}
+	cfg = gen->cfg;
+	pol_errs_print(errs, stderr);		/* warnings */
+	if (gen->policy == NULL) {
+		fprintf(stderr, "custos explain: %s names no policies\n", config);
+		goto done;
 	}
 	for (size_t i = 0; i < cfg->nprincipals; i++)
 		if (strcmp(cfg->principals[i].name, who) == 0)
@@ -201,28 +168,6 @@ cmd_explain(int argc, char **argv)
 		    who, config);
 		goto done;
 	}
-	if (collect_roles(cfg, &roles, &nroles) < 0 ||
-	    (pnames = calloc(cfg->nprincipals + 1, sizeof(*pnames))) == NULL ||
-	    (rnames = calloc(cfg->nroutes + 1, sizeof(*rnames))) == NULL)
-		goto done;
-	for (size_t i = 0; i < cfg->nprincipals; i++)
-		pnames[i] = cfg->principals[i].name;
-	for (size_t i = 0; i < cfg->nroutes; i++)
-		rnames[i] = cfg->routes[i].match;
-	memset(&env, 0, sizeof(env));
-	env.roles = roles;
-	env.nroles = nroles;
-	env.principals = pnames;
-	env.nprincipals = cfg->nprincipals;
-	env.routes = rnames;
-	env.nroutes = cfg->nroutes;
-	env.ring = ring;
-	pol = pol_policy_load((const char *const *)cfg->policies,
-	    cfg->npolicies, &env, errs);
-	if (pol == NULL)
-		goto errors;
-	pol_errs_print(errs, stderr);		/* warnings */
-
 	rt = proxy_route_find(cfg->routes, cfg->nroutes, mbit, path, plen, &mm);
 	if (rt == NULL) {
 		fprintf(stderr, "custos explain: %s: no route matches '%s' "
@@ -243,15 +188,12 @@ cmd_explain(int argc, char **argv)
 	ctx.justified = justification != NULL && justification[0] != '\0';
 	ctx.request_id = "explain";
 	if ((scratch = cls_scratch_new()) == NULL ||
-	    (ev = pol_eval_new(pol, &ctx, ring, scratch)) == NULL)
+	    (ev = pol_eval_new(gen->policy, &ctx, gen->ring, scratch)) == NULL)
 		goto done;
 	memset(&pv, 0, sizeof(pv));
 	pv.ev = ev;
-	memset(&lim, 0, sizeof(lim));
-	lim.max_depth = cfg->limits.max_json_depth;
-	lim.max_string = cfg->limits.max_string;
-	lim.max_body = cfg->limits.max_body;
-	if ((rw = json_rw_new(&lim, proxy_visit, &pv)) == NULL ||
+	/* The proxy's own body pipeline (limits, rewriter, visitor). */
+	if ((rw = body_rw(gen, 0, &pv)) == NULL ||
 	    (out = evbuffer_new()) == NULL)
 		goto done;
 
@@ -327,13 +269,8 @@ done:
 	json_rw_free(rw);
 	pol_eval_free(ev);
 	cls_scratch_free(scratch);
-	pol_policy_free(pol);
-	keys_close(ring);
-	proxy_config_free(cfg);
+	proxy_gen_unref(gen);
 	pol_errs_free(errs);
-	free(roles);
-	free(pnames);
-	free(rnames);
 	free(path);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include "proxy/config.h"
 #include "audit/audit.h"
 #include "proxy/http.h"
+#include "proxy/visit.h"
 
 struct event_base;
 struct event;
@@ -23,6 +24,9 @@ struct evbuffer;
 struct evconnlistener;
 struct json_rw;
 struct keys_ring;
+struct pol_policy;
+struct pol_eval;
+struct cls_scratch;
 
 /*
  * A generation is one loaded configuration with everything built from it
@@ -39,6 +43,7 @@ struct proxy_gen {
 	SSL_CTX			**listen_ssl;	/* per cfg->listen[i]; NULL = plain */
 	SSL_CTX			**up_ssl;	/* per cfg->upstreams[i]; NULL = http */
 	struct keys_ring	*ring;		/* NULL when no keys section */
+	struct pol_policy	*policy;	/* NULL when no policies */
 	char			 version[80];	/* X-Custos-Policy */
 };
 
@@ -100,6 +105,7 @@ struct worker {
 	uint64_t		 seq;		/* request ids */
 	struct audit_rec	*rec;		/* reused for every record */
 	struct evbuffer		*scratch;	/* empty between uses */
+	struct cls_scratch	*cls;		/* classifier scratch */
 	char			 idprefix[17];
 };
 
@@ -166,6 +172,9 @@ struct exchange {
 	int			 zpending;	/* zlib holds more output */
 	int			 zdone;		/* the compressed stream ended */
 	int			 zfail;		/* it could not be inflated */
+	/* policy decisions of the body being read (one direction at a time) */
+	struct pol_eval		*ev;
+	struct proxy_visit	 pv;
 };
 
 struct conn {
@@ -221,6 +230,9 @@ int	body_response_data(struct exchange *, int eof);
 /* Runs a whole request body through the request pipeline into <out>: 0, or
  * -1 after answering the client with the error. */
 int	body_request(struct exchange *, struct evbuffer *in, struct evbuffer *out);
+/* The one body pipeline, shared with `custos explain`: a rewriter with the
+ * configuration's limits and, when <pv> is not NULL, the policy visitor. */
+struct json_rw *body_rw(const struct proxy_gen *, int ndjson, struct proxy_visit *pv);
 int	body_is_json_type(const char *ctype, size_t len);
 int	body_is_ndjson_type(const char *ctype, size_t len);
 void	body_free(struct exchange *);

@@ -15,7 +15,9 @@
 #include <sodium.h>
 
 #include "audit/audit.h"
+#include "classifiers/classifiers.h"
 #include "keys/keys.h"
+#include "policies/policies.h"
 #include "policies/errs.h"
 #include "proxy/internal.h"
 #include "proxy/server.h"
@@ -24,6 +26,58 @@
 #define DRAIN_TIMEOUT_S	30
 
 /* ---- generations ---------------------------------------------------- */
+
+/* Loads the configuration's policy files, checked against what the
+ * configuration defines: roles, principals, route patterns and keys. */
+static struct pol_policy *
+gen_load_policy(const struct proxy_config *cfg, const struct keys_ring *ring,
+    struct pol_errs *errs)
+{
+	struct pol_policy	*pol = NULL;
+	const char		**roles = NULL, **pnames = NULL, **rnames = NULL;
+	size_t			 nroles = 0;
+	struct pol_env		 env;
+
+	roles = calloc(1, sizeof(*roles));
+	pnames = calloc(cfg->nprincipals + 1, sizeof(*pnames));
+	rnames = calloc(cfg->nroutes + 1, sizeof(*rnames));
+	if (roles == NULL || pnames == NULL || rnames == NULL)
+		goto out;
+	for (size_t i = 0; i < cfg->nprincipals; i++) {
+		pnames[i] = cfg->principals[i].name;
+		for (size_t j = 0; j < cfg->principals[i].nroles; j++) {
+			const char	*r = cfg->principals[i].roles[j];
+			const char	**nr;
+			size_t		 k;
+
+			for (k = 0; k < nroles && strcmp(roles[k], r) != 0; k++)
+				;
+			if (k < nroles)
+				continue;
+			if ((nr = realloc(roles, (nroles + 1) * sizeof(*nr))) == NULL)
+				goto out;
+			roles = nr;
+			roles[nroles++] = r;
+		}
+	}
+	for (size_t i = 0; i < cfg->nroutes; i++)
+		rnames[i] = cfg->routes[i].match;
+	memset(&env, 0, sizeof(env));
+	env.roles = roles;
+	env.nroles = nroles;
+	env.principals = pnames;
+	env.nprincipals = cfg->nprincipals;
+	env.routes = rnames;
+	env.nroutes = cfg->nroutes;
+	env.ring = ring;
+	pol = pol_policy_load((const char *const *)cfg->policies,
+	    cfg->npolicies, &env, errs);
+out:
+	free(roles);
+	free(pnames);
+	free(rnames);
+	return pol;
+}
 
 struct proxy_gen *
 proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs)
@@ -60,6 +114,9 @@ proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs)
 	}
 	if (pol_errs_count(errs) > before)
 		goto fail;
+	if (cfg->npolicies > 0 &&
+	    (g->policy = gen_load_policy(cfg, g->ring, errs)) == NULL)
+		goto fail;
 
 	/* The version names exactly what was loaded: a hash of the config
 	 * file (and, once policies land, of every policy file). */
@@ -75,7 +132,11 @@ proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs)
 	}
 	crypto_hash_sha256_final(&st, h);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(g->version, sizeof(g->version), "sha256:%.16s", hex);
+	if (g->policy != NULL)
+		snprintf(g->version, sizeof(g->version), "%s",
+		    pol_policy_version(g->policy));
+	else
+		snprintf(g->version, sizeof(g->version), "sha256:%.16s", hex);
 	return g;
 fail:
 	g->cfg = NULL;		/* the caller still owns cfg on failure */
@@ -104,6 +165,7 @@ proxy_gen_unref(struct proxy_gen *g)
 	}
 	free(g->listen_ssl);
 	free(g->up_ssl);
+	pol_policy_free(g->policy);
 	keys_close(g->ring);
 	proxy_config_free(g->cfg);
 	free(g);
@@ -279,9 +341,10 @@ worker_init(struct worker *w, struct proxy_server *srv, int id,
 	    notify_cb, w);
 	w->log = evbuffer_new();
 	w->scratch = evbuffer_new();
+	w->cls = cls_scratch_new();
 	w->log_timer = evtimer_new(w->base, log_timer_cb, w);
 	if (w->notify == NULL || w->log == NULL || w->log_timer == NULL ||
-	    w->scratch == NULL ||
+	    w->scratch == NULL || w->cls == NULL ||
 	    event_add(w->notify, NULL) < 0)
 		return -1;
 	randombytes_buf(r, sizeof(r));
@@ -314,6 +377,7 @@ worker_fini(struct worker *w)
 	if (w->log)
 		evbuffer_free(w->log);
 	audit_rec_free(w->rec);
+	cls_scratch_free(w->cls);
 	if (w->scratch)
 		evbuffer_free(w->scratch);
 	proxy_gen_unref(w->gen);

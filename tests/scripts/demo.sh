@@ -11,6 +11,11 @@ for port in 8000 8080 9090; do
 	fi
 done 2>/dev/null
 mkdir -p var
+if [ ! -d var/keys ]; then
+	echo "make run: creating the demo keyring in var/keys (custos keys init)"
+	"$BUILD/custos" keys init -c "$cfg" || exit 1
+fi
+"$BUILD/custos" check -c "$cfg" || exit 1
 "$BUILD/fixtures/democrm" --port 8000 --data tests/data >var/democrm.log 2>&1 &
 crm=$!
 "$BUILD/custos" serve -c "$cfg" &
