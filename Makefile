@@ -91,7 +91,7 @@ check:
 		nm $$t | grep -q __ubsan_handle || { echo "$$t: UBSan not linked"; exit 1; }; \
 	done; echo "check: sanitizers linked"
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		BUILD=build/asan sh tests/scripts/run-tests.sh
+		CUSTOS_SANITIZED=1 BUILD=build/asan sh tests/scripts/run-tests.sh
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-30} $(MAKE) --no-print-directory fuzz
 
 FUZZ_SECONDS ?= 60

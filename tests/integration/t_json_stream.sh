@@ -25,6 +25,10 @@ K=(-H "Authorization: Bearer rep-key")
 
 # 1 GB streamed through; sample custos' RSS while it flows.
 GB=1073741824
+# Under AddressSanitizer (make check) freed memory sits in quarantine and the
+# shadow adds its own: RSS says nothing there, so it is reported, not checked,
+# and a quarter of the size does.
+[ -n "${CUSTOS_SANITIZED:-}" ] && GB=268435456
 rss0=$(rss_kb "$CUSTOS_PID")
 curl -sS "${K[@]}" -o /dev/null -w '%{http_code} %{size_download}\n' \
 	"$U/test/stream?bytes=$GB" >"$TMP/big" &
@@ -40,7 +44,8 @@ read -r code size <"$TMP/big"
 echo "1 GB stream: status $code, $size bytes, custos RSS start ${rss0} kB, peak ${max} kB"
 assert_eq "$code" 200 "1 GB response status"
 assert_eq "$size" "$GB" "1 GB response complete"
-[ "$max" -lt 65536 ] || fail "custos RSS peaked at ${max} kB (limit 64 MB)"
+[ -n "${CUSTOS_SANITIZED:-}" ] || [ "$max" -lt 65536 ] ||
+	fail "custos RSS peaked at ${max} kB (limit 64 MB)"
 
 # Malformed inside the window: a clean 502 without any of the body.
 code=$(curl -sS "${K[@]}" -o "$TMP/e" -w '%{http_code}' "$U/test/bad-json-late?bytes=1000")
