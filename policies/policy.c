@@ -451,14 +451,21 @@ name_list(struct loader *ld, const struct pol_yaml_node *n, const char *what,
 				memcpy(cand, known, nknown * sizeof(*cand));
 				hint = pol_yaml_suggest(v[i], cand);
 			}
-			if (hint != NULL)
+			/* Close to a known name: a typo, an error. Else a
+			 * name the configuration does not use yet (a policy
+			 * is often written before the principal exists): a
+			 * warning, and the rule waits for it. */
+			if (hint != NULL) {
 				pol_yaml_error(it, ld->errs, "unknown %s '%s' "
 				    "(did you mean '%s'?)", what, v[i], hint);
+				bad = 1;
+			} else if (strcmp(what, "principal") == 0)
+				pol_yaml_warn(it, ld->errs, "no principal '%s' "
+				    "in the configuration (yet)", v[i]);
 			else
-				pol_yaml_error(it, ld->errs, "unknown %s '%s'",
-				    what, v[i]);
+				pol_yaml_warn(it, ld->errs, "no principal in the "
+				    "configuration has %s '%s' (yet)", what, v[i]);
 			free(cand);
-			bad = 1;
 		}
 	}
 	*out = v;

@@ -468,6 +468,7 @@ server_reload(struct proxy_server *srv, int from_admin, struct evbuffer *why)
 		pol_errs_free(errs);
 		return -1;
 	}
+	pol_errs_print(errs, stderr);		/* warnings */
 	pol_errs_free(errs);
 	g->id = ++srv->next_gen_id;
 	proxy_gen_unref(srv->gen);
@@ -610,6 +611,7 @@ proxy_server_run(const char *config_path)
 		cfg = NULL;
 		goto fail;
 	}
+	pol_errs_print(errs, stderr);		/* warnings */
 	cfg = srv.gen->cfg;
 	srv.gen->id = ++srv.next_gen_id;
 
