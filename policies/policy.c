@@ -702,11 +702,13 @@ parse_rule(struct loader *ld, const struct pol_yaml_node *n,
 				    pol_glob_overlap(cr.path, rt->path))
 					known = 1;
 			}
-			if (!known) {
-				pol_yaml_error(it, ld->errs, "route '%s' matches "
-				    "no configured route", v[i]);
-				bad = 1;
-			}
+			/* One policy serves several configurations: a rule
+			 * for routes this one does not have is not wrong,
+			 * but worth a word. */
+			if (!known)
+				pol_yaml_warn(it, ld->errs, "route '%s' matches "
+				    "no configured route (the rule never applies "
+				    "here)", v[i]);
 		}
 		free(v);
 	}
