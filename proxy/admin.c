@@ -1,7 +1,8 @@
-/* proxy/admin.c — the admin API on its own listener: health, metrics and
- * reload now; decisions, overrides and audit export plug in here. Runs on the
- * main thread's loop. Tokens travel as Authorization: Bearer and map to roles;
- * a missing or wrong token is 401, a token without the role 403. */
+/* proxy/admin.c — the admin API on its own listener: routing and tokens,
+ * health, metrics and reload; decisions, overrides and audit export are in
+ * admin_audit.c. Runs on the main thread's loop. Tokens travel as
+ * Authorization: Bearer and map to roles; a missing or wrong token is 401, a
+ * token without the role 403. Paths ending in '/' take an id segment. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,9 @@
 
 struct admin_route {
 	unsigned	 methods;	/* CFG_M_* */
-	const char	*path;
+	const char	*path;		/* ending in '/': an id follows */
 	unsigned	 roles;		/* CFG_ROLE_* any of; 0 = no token needed */
-	void		(*fn)(struct exchange *);
+	void		(*fn)(struct exchange *, const struct cfg_admin_token *);
 };
 
 static void
@@ -26,11 +27,12 @@ reply_buf(struct exchange *ex, int status, const char *ctype, struct evbuffer *b
 }
 
 static void
-admin_healthz(struct exchange *ex)
+admin_healthz(struct exchange *ex, const struct cfg_admin_token *t)
 {
 	static const char ok[] = "{\"status\":\"ok\"}\n";
 	static const char drain[] = "{\"status\":\"draining\"}\n";
 
+	(void)t;
 	if (ex->c->w->srv->draining)
 		ex_reply_json(ex, 503, drain, sizeof(drain) - 1);
 	else
@@ -46,12 +48,13 @@ metric(struct evbuffer *b, const char *name, const char *type,
 }
 
 static void
-admin_metrics(struct exchange *ex)
+admin_metrics(struct exchange *ex, const struct cfg_admin_token *t)
 {
 	struct proxy_server	*srv = ex->c->w->srv;
 	struct proxy_stats	*st = &srv->stats;
 	struct evbuffer		*b = evbuffer_new();
 
+	(void)t;
 	if (b == NULL) {
 		ex_error(ex, 503, "overloaded", "out of memory");
 		return;
@@ -93,11 +96,12 @@ admin_metrics(struct exchange *ex)
 }
 
 static void
-admin_reload(struct exchange *ex)
+admin_reload(struct exchange *ex, const struct cfg_admin_token *t)
 {
 	struct proxy_server	*srv = ex->c->w->srv;
 	struct evbuffer		*why = evbuffer_new(), *b = evbuffer_new();
 
+	(void)t;
 	if (why == NULL || b == NULL) {
 		ex_error(ex, 503, "overloaded", "out of memory");
 		goto out;
@@ -126,7 +130,28 @@ static const struct admin_route admin_routes[] = {
 	{CFG_M_GET, "/metrics", CFG_ROLE_ADMIN | CFG_ROLE_AUDITOR |
 	    CFG_ROLE_REVIEWER, admin_metrics},
 	{CFG_M_POST, "/v1/reload", CFG_ROLE_ADMIN, admin_reload},
+	{CFG_M_GET, "/v1/decisions/", CFG_ROLE_REVIEWER | CFG_ROLE_AUDITOR,
+	    admin_decision_get},
+	{CFG_M_GET, "/v1/overrides", CFG_ROLE_REVIEWER | CFG_ROLE_AUDITOR,
+	    admin_overrides_list},
+	{CFG_M_POST, "/v1/overrides", CFG_ROLE_REVIEWER, admin_overrides_add},
+	{CFG_M_DELETE, "/v1/overrides/", CFG_ROLE_REVIEWER,
+	    admin_override_revoke},
+	{CFG_M_GET, "/v1/audit/export", CFG_ROLE_AUDITOR, admin_audit_export},
 };
+
+/* 1 when <path> is the route's: equal, or for a route ending in '/', that
+ * prefix and then one non-empty segment (the id). */
+static int
+path_is(const struct admin_route *r, const char *path)
+{
+	size_t	n = strlen(r->path);
+
+	if (n == 0 || r->path[n - 1] != '/')
+		return strcmp(r->path, path) == 0;
+	return strncmp(r->path, path, n) == 0 && path[n] != '\0' &&
+	    strchr(path + n, '/') == NULL;
+}
 
 void
 admin_handle(struct exchange *ex)
@@ -139,7 +164,7 @@ admin_handle(struct exchange *ex)
 	int				 path_known = 0;
 
 	for (size_t i = 0; i < sizeof(admin_routes) / sizeof(*admin_routes); i++) {
-		if (strcmp(admin_routes[i].path, ex->req.path) != 0)
+		if (!path_is(&admin_routes[i], ex->req.path))
 			continue;
 		path_known = 1;
 		if (admin_routes[i].methods & ex->req.method_bit)
@@ -169,5 +194,5 @@ admin_handle(struct exchange *ex)
 			return;
 		}
 	}
-	r->fn(ex);
+	r->fn(ex, t);
 }

@@ -80,6 +80,7 @@ eval_begin(struct exchange *ex, enum pol_dir dir)
 
 	pol_eval_free(ex->ev);
 	ex->ev = NULL;
+	override_end(ex);
 	memset(&ex->pv, 0, sizeof(ex->pv));
 	if (ex->gen->policy == NULL)
 		return 0;
@@ -95,6 +96,7 @@ eval_begin(struct exchange *ex, enum pol_dir dir)
 	ctx.dir = dir;
 	ctx.justified = http_head_get(&ex->req, "X-Custos-Justification") != NULL;
 	ctx.request_id = ex->id;
+	override_begin(ex, &ctx);
 	ex->ev = pol_eval_new(ex->gen->policy, &ctx, ex->gen->ring,
 	    ex->c->w->cls);
 	if (ex->ev == NULL)
@@ -170,6 +172,7 @@ body_free(struct exchange *ex)
 	ex->rw = NULL;
 	pol_eval_free(ex->ev);
 	ex->ev = NULL;
+	override_end(ex);	/* after the eval: its decisions name ids in it */
 	if (ex->raw)
 		evbuffer_free(ex->raw);
 	if (ex->out)

@@ -14,6 +14,7 @@
 
 #include "proxy/config.h"
 #include "audit/audit.h"
+#include "policies/policies.h"
 #include "proxy/http.h"
 #include "proxy/visit.h"
 
@@ -125,6 +126,7 @@ struct proxy_server {
 	struct keys_ring	*audit_ring;	/* the signer's own keyring */
 	struct audit_signer	 signer;
 	uint64_t		 next_gen_id;
+	struct audit_ovr_store	*ovr;		/* NULL: no state_dir */
 };
 
 /* A request/response exchange on a client connection. */
@@ -175,6 +177,9 @@ struct exchange {
 	/* policy decisions of the body being read (one direction at a time) */
 	struct pol_eval		*ev;
 	struct proxy_visit	 pv;
+	/* the overrides ex->ev decides under; held until ex->ev is freed,
+	 * since its decisions point at override ids inside it */
+	struct audit_ovr_snap	*ovr;
 };
 
 struct conn {
@@ -247,6 +252,84 @@ int	ex_audit_ready(const struct exchange *);
 
 /* admin.c */
 void	admin_handle(struct exchange *);
+
+/* override.c: the engine's override hook. override_begin() takes a snapshot
+ * of the server's override store for the body about to be evaluated and sets
+ * ctx->override when it holds any override; override_end() releases it
+ * (call it after pol_eval_free). */
+struct pol_ctx;
+void	override_begin(struct exchange *, struct pol_ctx *ctx);
+void	override_end(struct exchange *);
+/* 0 (allow, reveal) to 5 (deny): how little of a value an action lets out. */
+int	override_rank(enum pol_action);
+/* What an override's action (as stored: allow, reclassify, mask ... deny)
+ * does to a decision of <decided>: 1 and *out when it changes it; 0 when it
+ * is unknown, not at least as strict (only allow and reclassify may relax),
+ * or the same action. */
+int	override_effect(const char *ovr_action, enum pol_action decided,
+	    enum pol_action *out);
+
+/* admin_audit.c: decisions, overrides and audit export on the admin API.
+ * The handlers run on the main thread; <t> is the caller's admin token. */
+struct cfg_admin_token;
+void	admin_decision_get(struct exchange *, const struct cfg_admin_token *t);
+void	admin_overrides_list(struct exchange *, const struct cfg_admin_token *t);
+void	admin_overrides_add(struct exchange *, const struct cfg_admin_token *t);
+void	admin_override_revoke(struct exchange *, const struct cfg_admin_token *t);
+void	admin_audit_export(struct exchange *, const struct cfg_admin_token *t);
+
+#define ADMIN_MAX_LIST	16	/* roles, evidence kept per decision */
+
+/* An override request body (POST /v1/overrides), every string owned. */
+struct admin_ovr_req {
+	char	*decision_id, *action, *reason, *expires;
+	int	 has_scope;
+	char	*rule, *route, *path, *class_, *principal, *role;
+	char	*fingerprint;
+	int64_t	 expires_ms;
+};
+/* Parses and checks <body>: a JSON object with decision_id or scope (not
+ * both; a scope of string members rule, route, path, class, principal, role,
+ * fingerprint, at least one), action (allow, reclassify, mask, redact, drop,
+ * hash, tokenize, encrypt, deny), reason (non-empty) and expires (RFC 3339,
+ * later than <now_ms>). Unknown, duplicated or non-string members are errors
+ * (a mistyped scope key must not widen an override). 0, or -1 with a
+ * message for a 400 in err; req is then cleared. */
+int	admin_ovr_parse(const char *body, size_t len, int64_t now_ms,
+	    struct admin_ovr_req *req, char *err, size_t errsize);
+void	admin_ovr_req_clear(struct admin_ovr_req *);
+
+/* One decision of an audit record, as GET /v1/decisions/{id} shows it;
+ * every string owned (NULL: absent or null). */
+struct admin_decision {
+	char		*time, *type, *request_id, *principal, *route;
+	char		*direction, *policy;
+	char		*roles[ADMIN_MAX_LIST];
+	size_t		 nroles;
+	int64_t		 status;		/* -1: absent */
+	char		*id, *path, *class_, *level, *confidence, *rule;
+	char		*action, *override, *break_glass, *error;
+	char		*evidence[ADMIN_MAX_LIST];
+	size_t		 nevidence;
+	char		*fingerprints[POL_MAX_FPS];
+	size_t		 nfingerprints;
+	uint64_t	 count;
+};
+/* Reads one audit log line (without its newline) and fills <d> with the
+ * decision <id> and its record's members. 1 found, 0 not in this line (or
+ * not a record), -1 out of memory. d is cleared first. */
+int	admin_decision_parse(const char *line, size_t len, const char *id,
+	    struct admin_decision *d);
+void	admin_decision_clear(struct admin_decision *);
+/* Appends the decision in words (one or two sentences) to <out>; <ovr> is
+ * the override it names, when known. */
+void	admin_explain(const struct admin_decision *,
+	    const struct audit_override *ovr, struct evbuffer *out);
+/* Iterates "a=1&b=%20x": copies the next key and value (percent- and
+ * '+'-decoded, NUL-terminated) and advances *q. 1 for a pair, 0 at the end,
+ * -1 when a key or value is too long, malformed or holds a NUL. */
+int	admin_query_next(const char **q, char *key, size_t ksize, char *val,
+	    size_t vsize);
 
 /* tls.c */
 SSL_CTX	*tls_server_ctx(const struct cfg_listen *, struct pol_errs *, const char *cfgpath);

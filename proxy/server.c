@@ -617,6 +617,18 @@ proxy_server_run(const char *config_path)
 
 	if (server_audit_open(&srv, cfg) < 0)
 		goto fail;
+	/* Overrides live as long as the process, like the audit log; workers
+	 * read them through snapshots. A broken chain refuses to start. */
+	if (cfg->state_dir != NULL) {
+		char	err[512];
+
+		if ((srv.ovr = audit_ovr_open(cfg->state_dir, err,
+		    sizeof(err))) == NULL) {
+			fprintf(stderr, "custos: cannot open the overrides in "
+			    "%s: %s\n", cfg->state_dir, err);
+			goto fail;
+		}
+	}
 	if ((srv.base = event_base_new()) == NULL)
 		goto fail;
 	srv.main.is_main = 1;
@@ -699,6 +711,7 @@ fail:
 		if (srv.sig_int) event_free(srv.sig_int);
 		event_base_free(srv.base);
 	}
+	audit_ovr_close(srv.ovr);
 	/* Last: every worker has submitted its records by now. */
 	if (srv.audit != NULL && audit_close(srv.audit) < 0)
 		rc = 1;
