@@ -77,6 +77,14 @@ assert_contains "$out" "HTTP/1.1 400" "duplicate Content-Length refused"
 out=$(raw 'GARBAGE\r\n\r\n')
 assert_contains "$out" "HTTP/1.1 400" "garbage request line"
 
+# An upstream that smuggles or garbles its framing: 502, and none of its body.
+for kind in cl-te dup-cl bad-chunk short huge-header garbage; do
+	assert_eq "$(status "$U/test/raw?kind=$kind")" 502 "upstream framing '$kind'"
+	assert_not_contains "$(cat "$TMP/e")" "leak@example.com" "nothing of the '$kind' body"
+done
+# A body delimited by the close is a valid (if old-fashioned) response.
+assert_eq "$(status "$U/test/raw?kind=no-length")" 200 "close-delimited upstream body"
+
 # The process is still serving after all that.
 assert_eq "$(status "$U/test/echo")" 200 "still serving"
 echo ok
