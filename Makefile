@@ -43,7 +43,7 @@ BENCHSRC:= $(wildcard tests/bench/*.c)
 BENCHES	:= $(BENCHSRC:tests/bench/%.c=$(BUILD)/bench/%)
 FUZZSRC	:= $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all test unit integration check bench fuzz run clean
+.PHONY: all test unit integration check bench fuzz soak run clean
 .SECONDARY:
 all: $(BIN)
 
@@ -101,6 +101,11 @@ fuzz:
 bench: $(BIN) $(BENCHES) $(FIXTURES)
 	@sh tests/scripts/install-deps.sh bench
 	@BUILD=$(BUILD) sh tests/bench/run.sh
+
+# Not part of make test: SOAK_SECONDS (600) of wrk with the full policy.
+soak: $(BIN) $(FIXTURES)
+	@sh tests/scripts/install-deps.sh bench
+	@BUILD=$(BUILD) bash tests/bench/soak.sh
 
 run: $(BIN) $(FIXTURES)
 	@BUILD=$(BUILD) bash tests/scripts/demo.sh
