@@ -145,6 +145,36 @@ out:
 	return rc;
 }
 
+/* Reveal and break-glass decisions count against the hourly quota of the
+ * principal's roles (config `quotas`); past it the body is denied: 0 to go
+ * on, -1 after answering 403. */
+static int
+eval_quota(struct exchange *ex, const char *dir)
+{
+	const struct pol_decision	*d;
+	size_t				 n = 0;
+	long				 reveals = 0, limit = 0;
+	const char			*role = NULL;
+	char				 reason[200];
+
+	if (ex->ev == NULL || ex->gen->cfg->nquotas == 0)
+		return 0;
+	d = pol_eval_decisions(ex->ev, &n);
+	for (size_t i = 0; i < n; i++)
+		if (d[i].action == POL_A_REVEAL || d[i].break_glass == POL_BG_USED)
+			reveals += (long)d[i].count;
+	if (quota_take(ex->c->w->srv, ex->gen->cfg, ex->principal, reveals,
+	    &role, &limit) == 0)
+		return 0;
+	snprintf(reason, sizeof(reason), "the reveal quota of role '%s' (%ld "
+	    "per hour) is used up; this request would take %ld more", role,
+	    limit, reveals);
+	(void)eval_record(ex, dir, "deny", 403, reason);
+	upstream_release(ex, 0);
+	ex_error(ex, 403, "quota_exceeded", reason);
+	return -1;
+}
+
 /* A denial: recorded with the decisions that led to it, then 403 naming the
  * rule (or, when the status line already went out, the connection is cut). */
 static void
@@ -246,6 +276,8 @@ body_request(struct exchange *ex, struct evbuffer *in, struct evbuffer *out)
 		return -1;
 	}
 	json_rw_free(rw);
+	if (eval_quota(ex, "request") < 0)
+		return -1;
 	if (eval_record(ex, "request", NULL, 0, NULL) < 0) {
 		ex_error(ex, 503, "audit_unavailable",
 		    "the decisions could not be recorded; nothing was sent");
@@ -454,6 +486,9 @@ body_response_data(struct exchange *ex, int eof)
 	}
 	/* The decisions are recorded before the last byte leaves: a body whose
 	 * decisions the log cannot take is not completed. */
+	if (ex->mode == BODY_JSON && ex->body_eof && !input_pending(ex) &&
+	    eval_quota(ex, "response") < 0)
+		return -1;
 	if (ex->mode == BODY_JSON && ex->body_eof && !input_pending(ex) &&
 	    eval_record(ex, "response", NULL, ex->resp.status, NULL) < 0) {
 		upstream_release(ex, 0);

@@ -44,7 +44,7 @@ struct loader {
 
 static const char *const top_keys[] = {
 	"listen", "admin", "workers", "upstreams", "routes", "principals",
-	"limits", "keys", "audit", "state_dir", "policies", NULL
+	"limits", "keys", "audit", "state_dir", "policies", "quotas", NULL
 };
 static const char *const listen_keys[] = { "address", "tls", NULL };
 static const char *const tls_keys[] = { "cert", "key", "client_ca", NULL };
@@ -977,6 +977,45 @@ load_audit(struct loader *L, const struct pol_yaml_node *root)
 	get_count(L, map, "queue", 16, 1 << 24, &a->queue);
 }
 
+/* quotas: {reveal_per_hour: {ROLE: N, ...}} — how many reveal and
+ * break-glass decisions the principals of a role may get per hour, all of
+ * them together. */
+static void
+load_quotas(struct loader *L, const struct pol_yaml_node *root)
+{
+	static const char *const keys[] = { "reveal_per_hour", NULL };
+	struct proxy_config		*cfg = L->cfg;
+	const struct pol_yaml_node	*q = pol_yaml_get(root, "quotas"), *m;
+	size_t				 n;
+
+	if (q == NULL || pol_yaml_want_map(q, L->errs) == -1)
+		return;
+	pol_yaml_check_keys(q, keys, L->errs);
+	if ((m = pol_yaml_get(q, "reveal_per_hour")) == NULL ||
+	    pol_yaml_want_map(m, L->errs) == -1)
+		return;
+	n = pol_yaml_len(m);
+	if (n > 0 && (cfg->quotas = calloc(n, sizeof(*cfg->quotas))) == NULL) {
+		nomem(L);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		long long	 v;
+		char		*role;
+
+		if (pol_yaml_int(pol_yaml_map_value(m, i), 0, 1000000000,
+		    L->errs, &v) == -1)
+			continue;
+		if ((role = strdup(pol_yaml_scalar(pol_yaml_map_key(m, i))))
+		    == NULL) {
+			nomem(L);
+			return;
+		}
+		cfg->quotas[cfg->nquotas].role = role;
+		cfg->quotas[cfg->nquotas++].reveal_per_hour = (long)v;
+	}
+}
+
 static void
 load_policies(struct loader *L, const struct pol_yaml_node *root)
 {
@@ -1094,6 +1133,7 @@ proxy_config_load(const char *path, struct pol_errs *dst)
 	load_audit(&L, root);
 	get_path(&L, root, "state_dir", 0, &cfg->state_dir);
 	load_policies(&L, root);
+	load_quotas(&L, root);
 	if (pol_errs_count(errs) > 0)
 		goto fail;
 	pol_yaml_move_sorted(dst, errs);	/* the warnings */
@@ -1160,6 +1200,9 @@ proxy_config_free(struct proxy_config *cfg)
 	for (size_t i = 0; i < cfg->npolicies; i++)
 		free(cfg->policies[i]);
 	free(cfg->policies);
+	for (size_t i = 0; i < cfg->nquotas; i++)
+		free(cfg->quotas[i].role);
+	free(cfg->quotas);
 	free(cfg->path);
 	free(cfg->dir);
 	free(cfg);

@@ -111,6 +111,13 @@ struct cfg_audit {
 	size_t	 queue;			/* records, 65536 */
 };
 
+/* At most reveal_per_hour reveal and break-glass decisions per clock hour for
+ * all principals with this role together; past it the request is denied. */
+struct cfg_quota {
+	char	*role;
+	long	 reveal_per_hour;
+};
+
 struct proxy_config {
 	char			*path;		/* the config file as given */
 	char			*dir;		/* its directory: base of relative paths */
@@ -130,6 +137,8 @@ struct proxy_config {
 	char			*state_dir;	/* resolved, NULL when absent */
 	char			**policies;	/* resolved paths */
 	size_t			 npolicies;
+	struct cfg_quota	*quotas;
+	size_t			 nquotas;
 };
 
 /* Reads and validates <path>. Every problem is appended to <errs> as

@@ -125,6 +125,9 @@ struct proxy_server {
 	struct audit_log	*audit;		/* NULL: no audit section */
 	struct keys_ring	*audit_ring;	/* the signer's own keyring */
 	struct audit_signer	 signer;
+	pthread_mutex_t		 quota_lock;	/* guards quota, see quota.c */
+	struct quota_slot	*quota;
+	size_t			 nquota;
 	uint64_t		 next_gen_id;
 	struct audit_ovr_store	*ovr;		/* NULL: no state_dir */
 };
@@ -249,6 +252,14 @@ int	ex_audit(struct exchange *, const char *direction, const char *type,
 	    int status, const char *reason, const struct audit_decision *,
 	    size_t n);
 int	ex_audit_ready(const struct exchange *);
+
+/* quota.c: takes <n> reveal/break-glass decisions from the hourly quota of
+ * every role of <p> that has one. 0, or -1 (nothing taken) with the role
+ * whose quota it would pass and its limit. Any thread. */
+struct quota_slot;
+int	quota_take(struct proxy_server *, const struct proxy_config *,
+	    const struct cfg_principal *p, long n, const char **role, long *limit);
+void	quota_free(struct proxy_server *);
 
 /* admin.c */
 void	admin_handle(struct exchange *);

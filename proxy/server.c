@@ -591,6 +591,7 @@ proxy_server_run(const char *config_path)
 
 	memset(&srv, 0, sizeof(srv));
 	srv.config_path = config_path;
+	pthread_mutex_init(&srv.quota_lock, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "custos: cannot initialise libsodium\n");
@@ -716,6 +717,8 @@ fail:
 	if (srv.audit != NULL && audit_close(srv.audit) < 0)
 		rc = 1;
 	keys_close(srv.audit_ring);
+	quota_free(&srv);
+	pthread_mutex_destroy(&srv.quota_lock);
 	proxy_gen_unref(srv.gen);
 	pol_errs_free(errs);
 	if (rc == 0)

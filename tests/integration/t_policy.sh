@@ -25,6 +25,7 @@ principals:
 keys: {dir: keys, master_key_file: master.key}
 audit: {dir: audit, fsync: batch, checkpoint_every: 1000}
 policies: [$ROOT/policies/examples/crm.yaml]
+quotas: {reveal_per_hour: {manager: 1}}
 YAML
 "$CUSTOS" keys init -c "$TMP/custos.yaml" >/dev/null || fail "keys init"
 "$CUSTOS" check -c "$TMP/custos.yaml" >/dev/null || fail "check: $("$CUSTOS" check -c "$TMP/custos.yaml" 2>&1)"
@@ -79,6 +80,12 @@ plain=$(curl -sS -H "Authorization: Bearer mgr-key" "$U$loc")
 assert_not_contains "$plain" "$idn" "manager without justification: no id"
 glass=$(curl -sS -H "Authorization: Bearer mgr-key" -H 'X-Custos-Justification: ticket 4711, customer call' "$U$loc")
 assert_contains "$glass" "$idn" "manager with justification: break glass reveals the id"
+# The manager role may reveal once an hour here: the second time is refused.
+code=$(curl -sS -o "$TMP/q" -w '%{http_code}' -H "Authorization: Bearer mgr-key" \
+	-H 'X-Custos-Justification: again' "$U$loc")
+assert_eq "$code" 403 "reveal quota: the second break glass in the hour is refused"
+assert_contains "$(cat "$TMP/q")" '"error":"quota_exceeded"' "403 names the quota"
+assert_not_contains "$(cat "$TMP/q")" "$idn" "nothing revealed past the quota"
 rep=$(curl -sS -H "Authorization: Bearer rep-key" -H 'X-Custos-Justification: please' "$U$loc")
 assert_not_contains "$rep" "$idn" "sales_rep cannot break glass"
 
