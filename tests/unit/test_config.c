@@ -1381,6 +1381,35 @@ test_config_many_errors(void **state)
 	    NULL });
 }
 
+/* quotas: reveal_per_hour per role. */
+static void
+test_config_quotas(void **state)
+{
+	struct fx			*f = *state;
+	const struct proxy_config	*c;
+	static const char base[] =
+	    "listen: [{address: 127.0.0.1:8080}]\n"
+	    "upstreams: {crm: {url: \"http://127.0.0.1:8000\"}}\n"
+	    "routes: [{match: \"GET /a\", upstream: crm}]\n";
+	char				 y[512];
+
+	snprintf(y, sizeof(y), "%squotas: {reveal_per_hour: {manager: 50, "
+	    "support: 0}}\n", base);
+	c = load(f, y);
+	if (c == NULL)
+		dump_errs(f);
+	assert_non_null(c);
+	assert_int_equal(c->nquotas, 2);
+	assert_string_equal(c->quotas[0].role, "manager");
+	assert_int_equal(c->quotas[0].reveal_per_hour, 50);
+	assert_string_equal(c->quotas[1].role, "support");
+	assert_int_equal(c->quotas[1].reveal_per_hour, 0);
+	snprintf(y, sizeof(y), "%squotas: {reveal_per_hour: {manager: -1}, "
+	    "reveals: 3}\n", base);
+	assert_null(load(f, y));
+	assert_int_equal(pol_errs_count(f->errs), 2);
+}
+
 /* Errors appended by the loader come after what was already there. */
 static void
 test_config_errs_appended(void **state)
@@ -1425,6 +1454,7 @@ main(void)
 		T(test_config_admin),
 		T(test_config_keys_section),
 		T(test_config_many_errors),
+		T(test_config_quotas),
 		T(test_config_errs_appended),
 #undef T
 	};
