@@ -37,6 +37,16 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -lt 5000 ] || fail "504 took ${ms}ms"
 assert_contains "$(cat "$TMP/e")" '"error":"upstream_timeout"' "504 body"
 
+# An upstream that answers slowly (within the timeout) is waited for; one that
+# stops sending its body mid-way gets 504, and no worker is stuck meanwhile.
+assert_eq "$(status "$U/test/slow?ms=300")" 200 "slow but in time"
+status "$U/test/drip?ms=1500&bytes=64" >"$TMP/drip.code" &
+dpid=$!
+sleep 0.2
+assert_eq "$(status "$U/test/echo")" 200 "a worker is free while one upstream drips"
+wait $dpid
+assert_eq "$(cat "$TMP/drip.code")" 504 "upstream stalls mid-body"
+
 # Malformed JSON from the upstream: 502, and the PII in it never arrives.
 assert_eq "$(status "$U/test/bad-json")" 502 "malformed upstream JSON"
 assert_contains "$(cat "$TMP/e")" '"error":"bad_upstream_json"' "502 names the reason"
