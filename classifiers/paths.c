@@ -20,9 +20,15 @@ struct gseg {
 	uint64_t	 index;
 };
 
+/* nfixed and deep are set by cls_glob_compile for cls_glob_match's quick
+ * rejection: a path has exactly n segments when the glob has no .**, and
+ * at least nfixed otherwise; the glob's last segment, unless .**, meets
+ * the path's last one. */
 struct cls_glob {
 	struct gseg	*segs;
 	size_t		 n;
+	size_t		 nfixed;	/* segments other than .** */
+	int		 deep;		/* has a .** */
 };
 
 void
@@ -139,6 +145,10 @@ cls_glob_compile(const char *s, const char **err, size_t *errpos)
 			*errpos = i;
 			goto fail;
 		}
+		if (sg->type == SEG_DEEP)
+			g->deep = 1;
+		else
+			g->nfixed++;
 		g->n++;
 	}
 	return g;
@@ -151,16 +161,39 @@ fail:
 	return NULL;
 }
 
+/* Whether the one-segment glob part <sg> (not .**) matches path segment
+ * pi (< depth). */
+static int
+seg_match(const struct gseg *sg, const struct cls_path *p, size_t pi)
+{
+	const char *key = NULL;
+	size_t len = 0;
+	uint64_t index = 0;
+	int is_key = p->seg(p->ctx, pi, &key, &len, &index);
+
+	switch (sg->type) {
+	case SEG_KEY:
+		if (!is_key || len != sg->len)
+			return 0;
+		for (size_t i = 0; i < len; i++)	/* short keys: no call */
+			if (key[i] != sg->key[i])
+				return 0;
+		return 1;
+	case SEG_INDEX:
+		return !is_key && index == sg->index;
+	case SEG_ANYINDEX:
+		return !is_key;
+	default:
+		return 1;
+	}
+}
+
 static int
 match_from(const struct cls_glob *g, size_t gi, const struct cls_path *p,
     size_t pi)
 {
 	for (; gi < g->n; gi++, pi++) {
 		const struct gseg *sg = &g->segs[gi];
-		const char *key;
-		size_t len;
-		uint64_t index = 0;
-		int is_key;
 
 		if (sg->type == SEG_DEEP) {
 			if (gi + 1 == g->n)
@@ -170,28 +203,8 @@ match_from(const struct cls_glob *g, size_t gi, const struct cls_path *p,
 					return 1;
 			return 0;
 		}
-		if (pi >= p->depth)
+		if (pi >= p->depth || !seg_match(sg, p, pi))
 			return 0;
-		key = NULL;
-		len = 0;
-		is_key = p->seg(p->ctx, pi, &key, &len, &index);
-		switch (sg->type) {
-		case SEG_KEY:
-			if (!is_key || len != sg->len ||
-			    memcmp(key, sg->key, len) != 0)
-				return 0;
-			break;
-		case SEG_INDEX:
-			if (is_key || index != sg->index)
-				return 0;
-			break;
-		case SEG_ANYINDEX:
-			if (is_key)
-				return 0;
-			break;
-		default:
-			break;
-		}
 	}
 	return pi == p->depth;
 }
@@ -200,6 +213,14 @@ int
 cls_glob_match(const struct cls_glob *g, const struct cls_path *p)
 {
 	if (p == NULL || (p->seg == NULL && p->depth > 0))
+		return 0;
+	/* Quick rejection, exact (see struct cls_glob): most fields of a body
+	 * fail on the depth or on their last key ("$.**.notes" and "email")
+	 * without the backtracking below. */
+	if (g->deep ? p->depth < g->nfixed : p->depth != g->n)
+		return 0;
+	if (g->n > 0 && g->segs[g->n - 1].type != SEG_DEEP &&
+	    !seg_match(&g->segs[g->n - 1], p, p->depth - 1))
 		return 0;
 	return match_from(g, 0, p, 0);
 }

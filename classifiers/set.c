@@ -126,6 +126,7 @@ struct cls_class {
 	size_t			 nre;
 	struct word		*words;
 	size_t			 nwords;
+	int			 slow;		/* in set->slow */
 };
 
 struct cls_set {
@@ -134,10 +135,53 @@ struct cls_set {
 	struct cls_names	*names;
 	uint32_t		 value_mask;	/* union of value_kinds */
 	uint32_t		 text_mask;	/* union of text_kinds */
+	uint64_t		 serial;	/* unique per set, never 0 */
+	/* Classes with path globs, regexes or words, ascending: cls_classify
+	 * looks at them for every field; quick_text is the union of the
+	 * other classes' text_kinds. Set by cls_set_new. */
+	uint32_t		*slow;
+	size_t			 nslow;
+	uint32_t		 quick_text;
+};
+
+/*
+ * Serial numbers of sets, so that a scratch can tell sets apart: an address
+ * may be reused by the next set after a reload, a serial never is. The one
+ * writer is cls_set_new (atomically: sets are built on any thread).
+ */
+static uint64_t set_serials;
+
+/*
+ * FIELD-NAME MEMO (in the scratch: one thread). A body repeats the same few
+ * member names in every element of its arrays, and looking a name up
+ * (normalising it, then probing for the whole name, each of its words and
+ * its suffixes) costs more than the rest of classifying most fields. The
+ * result is a pure function of the set's name table (immutable) and the
+ * name's bytes, so the scratch keeps recent results: placed by a hash of
+ * the bytes (four ways per set of slots, so that the names of one element
+ * do not evict each other), keyed by the bytes themselves (never by
+ * pointer: the rewriter reuses one buffer for every element's keys) and by
+ * the set's serial. An entry is valid while its set lives; one of a freed
+ * set is never hit again and is simply overwritten. Names longer than
+ * NM_MAXLEN are looked up each time.
+ */
+#define NM_SETS		128		/* power of two */
+#define NM_WAYS		4
+#define NM_MAXLEN	40
+
+struct name_memo {
+	uint64_t	 serial;	/* 0: empty */
+	const uint32_t	*lit;		/* borrowed from the set's table */
+	size_t		 nlit;
+	uint32_t	 kinds;
+	uint8_t		 len;
+	char		 name[NM_MAXLEN];
 };
 
 struct cls_scratch {
 	pcre2_match_data	*md;
+	struct name_memo	 names[NM_SETS][NM_WAYS];
+	uint8_t			 victim[NM_SETS];	/* next way replaced */
 };
 
 struct cls_scratch *
@@ -194,6 +238,7 @@ cls_set_free(struct cls_set *set)
 	for (size_t i = 0; i < set->n; i++)
 		class_clear(&set->classes[i]);
 	free(set->classes);
+	free(set->slow);
 	cls_names_free(set->names);
 	free(set);
 }
@@ -420,6 +465,7 @@ cls_set_new(const struct cls_class_def *defs, size_t n, struct pol_errs *errs)
 
 	if ((set = calloc(1, sizeof(*set))) == NULL)
 		return NULL;
+	set->serial = __atomic_add_fetch(&set_serials, 1, __ATOMIC_RELAXED);
 	if (n > CLS_MAX_CLASSES) {
 		pol_errs_add(errs, POL_ERROR, src_file(&defs[CLS_MAX_CLASSES].src),
 		    defs[CLS_MAX_CLASSES].src.line, defs[CLS_MAX_CLASSES].src.col,
@@ -459,6 +505,17 @@ cls_set_new(const struct cls_class_def *defs, size_t n, struct pol_errs *errs)
 		goto fail;
 	if (cls_names_seal(set->names) == -1)
 		goto fail;
+	if (n > 0 && (set->slow = calloc(n, sizeof(*set->slow))) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		struct cls_class *c = &set->classes[i];
+
+		c->slow = c->nglobs != 0 || c->nre != 0 || c->nwords != 0;
+		if (c->slow)
+			set->slow[set->nslow++] = (uint32_t)i;
+		else
+			set->quick_text |= c->text_kinds;
+	}
 	return set;
 fail:
 	cls_set_free(set);
@@ -675,6 +732,86 @@ span_emit(void *ud, int kind, size_t start, size_t end,
 	}
 }
 
+/* The 1 to 7 bytes at s, all of them, in one word (the loads overlap: two
+ * words compare equal exactly when the bytes do, for one count). */
+static uint64_t
+tail_word(const char *s, size_t n)
+{
+	uint32_t a, b;
+
+	if (n >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		return a | (uint64_t)b << 32;
+	}
+	return (uint64_t)(unsigned char)s[0] |
+	    (uint64_t)(unsigned char)s[n >> 1] << 8 |
+	    (uint64_t)(unsigned char)s[n - 1] << 16;
+}
+
+/* memcmp(a, b, n) == 0 for short names (n > 0), without a call. */
+static int
+same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+
+	if (n < 8)
+		return tail_word(a, n) == tail_word(b, n);
+	for (; n > 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return 0;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
+
+/* cls_names_lookup through the scratch's memo (see struct name_memo). */
+static uint32_t
+names_lookup(const struct cls_set *set, struct cls_scratch *scr,
+    const char *name, size_t len, const uint32_t **lit, size_t *nlit)
+{
+	struct name_memo	*e;
+	uint64_t		 h = len, w;
+	uint32_t		 kinds, si;
+	const char		*s = name;
+	size_t			 n = len;
+
+	if (scr == NULL || name == NULL || len == 0 || len > NM_MAXLEN)
+		return cls_names_lookup(set->names, name, len, lit, nlit);
+	for (; n > 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	}
+	if (len >= 8)
+		memcpy(&w, s + n - 8, 8);
+	else
+		w = tail_word(s, n);
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	si = (uint32_t)(h >> 40) & (NM_SETS - 1);
+	for (int i = 0; i < NM_WAYS; i++) {
+		e = &scr->names[si][i];
+		if (e->serial == set->serial && e->len == len &&
+		    same_bytes(e->name, name, len)) {
+			*lit = e->lit;
+			*nlit = e->nlit;
+			return e->kinds;
+		}
+	}
+	kinds = cls_names_lookup(set->names, name, len, lit, nlit);
+	e = &scr->names[si][scr->victim[si]];
+	scr->victim[si] = (uint8_t)((scr->victim[si] + 1) % NM_WAYS);
+	e->serial = set->serial;
+	e->lit = *lit;
+	e->nlit = *nlit;
+	e->kinds = kinds;
+	e->len = (uint8_t)len;
+	memcpy(e->name, name, len);
+	return kinds;
+}
+
 size_t
 cls_classify(const struct cls_set *set, struct cls_scratch *scr,
     const struct cls_field *f, struct cls_match *out, size_t cap)
@@ -683,9 +820,9 @@ cls_classify(const struct cls_set *set, struct cls_scratch *scr,
 	uint8_t eligible[CLS_MAX_CLASSES];
 	const uint32_t *lit = NULL;
 	const char *p = f->value;
-	size_t n = f->len, nlit = 0, count = 0;
+	size_t n = f->len, nlit = 0, count = 0, nvisit;
 	uint32_t fk, found = 0, tmask = 0;
-	int number = f->type == CLS_V_NUMBER, whole = 0, disamb;
+	int number = f->type == CLS_V_NUMBER, whole = 0, disamb, quick;
 
 	while (n > 0 && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
 		p++, n--;
@@ -694,10 +831,11 @@ cls_classify(const struct cls_set *set, struct cls_scratch *scr,
 		n--;
 	if (n == 0)
 		return 0;	/* nothing to protect */
-	fk = cls_names_lookup(set->names, f->name, f->name != NULL ?
-	    f->name_len : 0, &lit, &nlit);
+	fk = names_lookup(set, scr, f->name, f->name != NULL ? f->name_len : 0,
+	    &lit, &nlit);
 	if (set->value_mask != 0)
-		found = cls_values_detect(p, n, number, set->value_mask, hits);
+		found = cls_values_detect(p, n, number, 1, set->value_mask,
+		    hits);
 	/* a value that is one identifier as a whole holds no spans of others
 	 * (an IBAN's digits are not a phone number) */
 	for (uint32_t vk = found; vk != 0; vk &= vk - 1)
@@ -707,7 +845,18 @@ cls_classify(const struct cls_set *set, struct cls_scratch *scr,
 	 * that also validates as another kind (a 15-digit ID that passes Luhn
 	 * as an Amex number) is that other kind only with low confidence. */
 	disamb = (found & fk & CLS_VALUE_KINDS) != 0;
-	for (size_t i = 0; i < set->n; i++) {
+	/*
+	 * A class without path globs, regexes or words (not c->slow) can only
+	 * match when the name or the value names one of its kinds or the
+	 * name is listed literally; without any of these (quick: most
+	 * fields) every such class takes the quick test below, so only the
+	 * slow classes are visited, and the others' outcome is applied after
+	 * the loop. The matches come out in class order either way.
+	 */
+	quick = fk == 0 && found == 0 && nlit == 0;
+	nvisit = quick ? set->nslow : set->n;
+	for (size_t v = 0; v < nvisit; v++) {
+		size_t i = quick ? set->slow[v] : v;
 		const struct cls_class *c = &set->classes[i];
 		struct cand cd;
 		uint32_t fhit = fk & c->field_kinds, vk;
@@ -715,7 +864,7 @@ cls_classify(const struct cls_set *set, struct cls_scratch *scr,
 
 		/* the common case: nothing of this class can match here */
 		if (fhit == 0 && (c->value_kinds & found) == 0 && nlit == 0 &&
-		    c->nglobs == 0 && c->nre == 0 && c->nwords == 0) {
+		    !c->slow) {
 			eligible[i] = c->text_kinds != 0 && !number && !whole;
 			if (eligible[i])
 				tmask |= c->text_kinds;
@@ -798,6 +947,15 @@ cls_classify(const struct cls_set *set, struct cls_scratch *scr,
 			memcpy(m->evidence, cd.ev, sizeof(m->evidence));
 		}
 	}
+	/* the classes the quick case did not visit: the quick test's outcome
+	 * (eligible is read only when there are spans to look for) */
+	if (quick && !number && !whole)
+		tmask |= set->quick_text;
+	if (quick && tmask != 0)
+		for (size_t i = 0; i < set->n; i++)
+			if (!set->classes[i].slow)
+				eligible[i] = set->classes[i].text_kinds != 0 &&
+				    !number && !whole;
 	/* spans need a digit, '@' or ':' (all detectors' values do) */
 	if (tmask != 0 && !whole) {
 		size_t j;

@@ -158,7 +158,7 @@ try_span(const char *s, size_t n, size_t a, size_t b, uint32_t mask,
 
 	if (!right_ok(s, n, b))
 		return 0;
-	found = cls_values_detect(s + a, b - a, 0, mask, hits);
+	found = cls_values_detect(s + a, b - a, 0, 0, mask, hits);
 	if (found == 0)
 		return 0;
 	for (int k = 0; k < CLS_K_NVALUE; k++) {
@@ -275,7 +275,8 @@ email_at(const char *s, size_t n, size_t at, size_t *floor, cls_span_fn emit,
 		b--;
 	if (a == at || !left_ok(s, a) || !right_ok(s, n, b))
 		return at + 1;
-	if (cls_values_detect(s + a, b - a, 0, CLS_KBIT(CLS_K_EMAIL), hits) == 0)
+	if (cls_values_detect(s + a, b - a, 0, 0, CLS_KBIT(CLS_K_EMAIL),
+	    hits) == 0)
 		return at + 1;
 	emit(ud, CLS_K_EMAIL, a, b, &hits[CLS_K_EMAIL]);
 	*floor = b;
@@ -351,7 +352,7 @@ cls_text_scan(const char *s, size_t n, uint32_t mask, cls_span_fn emit,
 				while (b > i + 1 && s[b - 1] == '.')
 					b--;
 				if (left_ok(s, a) && right_ok(s, n, b) &&
-				    cls_values_detect(s + a, b - a, 0,
+				    cls_values_detect(s + a, b - a, 0, 0,
 				    CLS_KBIT(CLS_K_IPV6), hits) != 0) {
 					emit(ud, CLS_K_IPV6, a, b,
 					    &hits[CLS_K_IPV6]);

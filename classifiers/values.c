@@ -47,6 +47,8 @@ static void
 digits_parse(const char *p, size_t n, struct digits *t)
 {
 	int prev = 0;		/* 0 start, 1 digit, 2 separator, 3 paren */
+	size_t nd = 0, ng = 0;
+	unsigned gl = 0;	/* length of group ng - 1, stored when it ends */
 
 	memset(t, 0, sizeof(*t));
 	for (size_t i = 0; i < n; i++) {
@@ -54,18 +56,21 @@ digits_parse(const char *p, size_t n, struct digits *t)
 
 		if (is_digit(c)) {
 			if (prev != 1) {
-				if (t->ng == DG_MAXG) {
+				if (ng == DG_MAXG) {
 					t->longv = 1;
-					return;
+					break;
 				}
-				t->glen[t->ng++] = 0;
+				if (ng > 0)
+					t->glen[ng - 1] = (uint8_t)gl;
+				ng++;
+				gl = 0;
 			}
-			if (t->nd == DG_MAXD - 1) {
+			if (nd == DG_MAXD - 1) {
 				t->longv = 1;
-				return;
+				break;
 			}
-			t->d[t->nd++] = (char)c;
-			t->glen[t->ng - 1]++;
+			t->d[nd++] = (char)c;
+			gl++;
 			prev = 1;
 		} else if (c == ' ' || c == '-' || c == '.') {
 			if (prev == 2)
@@ -91,6 +96,12 @@ digits_parse(const char *p, size_t n, struct digits *t)
 			prev = 0;
 		}
 	}
+	if (ng > 0)
+		t->glen[ng - 1] = (uint8_t)gl;
+	t->nd = nd;
+	t->ng = ng;
+	if (t->longv)
+		return;
 	if (prev == 2)
 		t->badsep = 1;
 	t->d[t->nd] = '\0';
@@ -630,7 +641,26 @@ detect_ssn(const struct digits *t, struct cls_vhit *h)
 
 /* --- Chinese Unified Social Credit Code (GB 32100-2015) ------------------ */
 
-static const char uscc_chars[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+/* The value of each character of "0123456789ABCDEFGHJKLMNPQRTUWXY" (its
+ * index), -1 for any other byte. */
+static const int8_t uscc_val[256] = {
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, -1, -1, -1, -1, -1, -1,
+	-1, 10, 11, 12, 13, 14, 15, 16, 17, -1, 18, 19, 20, 21, 22, -1,
+	23, 24, 25, -1, 26, 27, -1, 28, 29, 30, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
 
 STATIC int cls_uscc_ok(const char *p, size_t n);
 STATIC int
@@ -642,13 +672,9 @@ cls_uscc_ok(const char *p, size_t n)
 
 	if (n != 18)
 		return 0;
-	for (size_t i = 0; i < 18; i++) {
-		const char *q;
-
-		if (p[i] == '\0' || (q = strchr(uscc_chars, p[i])) == NULL)
+	for (size_t i = 0; i < 18; i++)
+		if ((v[i] = uscc_val[(unsigned char)p[i]]) < 0)
 			return 0;
-		v[i] = (int)(q - uscc_chars);
-	}
 	/* registering authority, organisation type, region code */
 	{
 		/* organisation types per registering authority */
@@ -725,13 +751,75 @@ ipv6_ok(const char *p, size_t n)
 
 /* --- dispatch ------------------------------------------------------------- */
 
+/*
+ * Character classes for the one pass that decides which detectors can
+ * accept a value at all. Each test below that uses them is a necessary
+ * condition of the detector it guards (email needs '@', an IPv4 address
+ * only digits and dots, ...), so skipping a detector on it changes no
+ * result; it only saves the detector's own scan.
+ */
+#define B_DIGIT		0x001
+#define B_AT		0x002
+#define B_COLON		0x004
+#define B_DOT		0x008
+#define B_SPACE		0x010
+#define B_DASH		0x020
+#define B_PAREN		0x040
+#define B_PLUS		0x080
+#define B_ALPHA		0x100		/* ASCII letters but x and X */
+#define B_X		0x200		/* x, X (the check character of an ID) */
+#define B_OTHER		0x400		/* anything else, non-ASCII too */
+
+#define D	B_DIGIT
+#define AT	B_AT
+#define CO	B_COLON
+#define DT	B_DOT
+#define SP	B_SPACE
+#define DS	B_DASH
+#define PA	B_PAREN
+#define PL	B_PLUS
+#define A	B_ALPHA
+#define X	B_X
+#define O	B_OTHER
+static const uint16_t bclass[256] = {
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+	SP, O, O, O, O, O, O, O, PA, PA, O, PL, O, DS, DT, O,
+	D, D, D, D, D, D, D, D, D, D, CO, O, O, O, O, O,
+	AT, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A,
+	A, A, A, A, A, A, A, A, X, A, A, O, O, O, O, O,
+	O, A, A, A, A, A, A, A, A, A, A, A, A, A, A, A,
+	A, A, A, A, A, A, A, A, X, A, A, O, O, O, O, O,
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+	O, O, O, O, O, O, O, O, O, O, O, O, O, O, O, O,
+};
+#undef D
+#undef AT
+#undef CO
+#undef DT
+#undef SP
+#undef DS
+#undef PA
+#undef PL
+#undef A
+#undef X
+#undef O
+
 uint32_t
-cls_values_detect(const char *p, size_t n, int number, uint32_t mask,
-    struct cls_vhit hits[CLS_K_NVALUE])
+cls_values_detect(const char *p, size_t n, int number, int whole,
+    uint32_t mask, struct cls_vhit hits[CLS_K_NVALUE])
 {
 	struct digits t;
 	uint32_t found = 0;
 	int id = 0;
+	/* what the pass over the classes allows; all 1 without the pass */
+	int at = 1, colon = 1, iban = 1, ipv4 = 1, digits = 1;
 
 	uint32_t want = mask;
 
@@ -743,44 +831,73 @@ cls_values_detect(const char *p, size_t n, int number, uint32_t mask,
 	if (mask & CLS_KBIT(CLS_K_PHONE))
 		mask |= CLS_KBIT(CLS_K_PAYMENT_CARD) |
 		    CLS_KBIT(CLS_K_CN_RESIDENT_ID) | CLS_KBIT(CLS_K_CN_USCC);
-	if (number) {
-		/* only plain integers can be identifiers */
-		for (size_t i = 0; i < n; i++)
-			if (!is_digit((unsigned char)p[i]))
-				return 0;
+	if (whole && n <= 64) {
+		unsigned any, rest = 0;	/* classes of all bytes, of all but
+					 * the first */
+
+		for (size_t i = 1; i < n; i++)
+			rest |= bclass[(unsigned char)p[i]];
+		any = rest | bclass[(unsigned char)p[0]];
+		/* the same two tests as below */
+		if (number ? (any & ~B_DIGIT) != 0 :
+		    !(any & (B_DIGIT | B_AT | B_COLON)))
+			return 0;
+		at = (any & B_AT) != 0;
+		colon = (any & B_COLON) != 0;
+		/* an IBAN is letters, digits and spaces */
+		iban = !(any & ~(B_DIGIT | B_ALPHA | B_X | B_SPACE));
+		/* an IPv4 address is digits and dots */
+		ipv4 = !(any & ~(B_DIGIT | B_DOT));
+		/* With a letter or another byte digits_parse counts in
+		 * t.letters or t.other (a '+' but the first too), every
+		 * detector after it but cn_id rejects the value, and cn_id
+		 * takes only digits, ' ', '-' and an x: none can hit. */
+		digits = !(((any & (B_AT | B_COLON | B_ALPHA | B_X | B_OTHER)) ||
+		    (rest & B_PLUS)) &&
+		    (any & ~(B_DIGIT | B_SPACE | B_DASH | B_X)));
 	} else {
-		/* every detector needs a digit, '@' (email) or ':' (an IPv6
-		 * address like dead:beef::cafe); most field values (names,
-		 * statuses, cities) have none */
 		size_t i;
 
-		for (i = 0; i < n; i++) {
-			unsigned char c = (unsigned char)p[i];
+		/* the candidates of free text are short and of one shape, and
+		 * the early stop below ends long text sooner: no pass over
+		 * the classes, every detector looks */
+		if (number) {
+			/* only plain integers can be identifiers */
+			for (i = 0; i < n; i++)
+				if (!is_digit((unsigned char)p[i]))
+					return 0;
+		} else {
+			/* every detector needs a digit, '@' (email) or ':'
+			 * (an IPv6 address like dead:beef::cafe); most field
+			 * values (names, statuses, cities) have none */
+			for (i = 0; i < n; i++) {
+				unsigned char c = (unsigned char)p[i];
 
-			if (is_digit(c) || c == '@' || c == ':')
-				break;
+				if (is_digit(c) || c == '@' || c == ':')
+					break;
+			}
+			if (i == n)
+				return 0;
 		}
-		if (i == n)
-			return 0;
 	}
-	if ((mask & CLS_KBIT(CLS_K_EMAIL)) && memchr(p, '@', n) != NULL &&
-	    cls_email_ok(p, n))
+	if ((mask & CLS_KBIT(CLS_K_EMAIL)) && at && cls_email_ok(p, n))
 		hit(&hits[CLS_K_EMAIL], CLS_CONF_HIGH, 0, "format:email", NULL);
 	if ((mask & CLS_KBIT(CLS_K_IBAN)) && n >= 15 && is_alpha((unsigned char)p[0])
-	    && cls_iban_ok(p, n))
+	    && iban && cls_iban_ok(p, n))
 		hit(&hits[CLS_K_IBAN], CLS_CONF_HIGH, 0, "checksum:mod97", NULL);
 	if ((mask & CLS_KBIT(CLS_K_CN_USCC)) && n == 18 && cls_uscc_ok(p, n))
 		hit(&hits[CLS_K_CN_USCC], CLS_CONF_HIGH, 0, "checksum:gb32100",
 		    NULL);
-	if ((mask & CLS_KBIT(CLS_K_IPV6)) && memchr(p, ':', n) != NULL &&
-	    ipv6_ok(p, n))
+	if ((mask & CLS_KBIT(CLS_K_IPV6)) && colon && ipv6_ok(p, n))
 		hit(&hits[CLS_K_IPV6], CLS_CONF_MEDIUM, 0, "format:ipv6", NULL);
 	if (!is_digit((unsigned char)p[0]) && p[0] != '+' && p[0] != '(')
 		goto done;
-	if ((mask & CLS_KBIT(CLS_K_IPV4)) && ipv4_ok(p, n)) {
+	if ((mask & CLS_KBIT(CLS_K_IPV4)) && ipv4 && ipv4_ok(p, n)) {
 		hit(&hits[CLS_K_IPV4], CLS_CONF_MEDIUM, 0, "format:ipv4", NULL);
 		goto done;
 	}
+	if (!digits)
+		goto done;
 	digits_parse(p, n, &t);
 	if (t.nd < 7)
 		goto done;

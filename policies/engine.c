@@ -1,6 +1,7 @@
 /* policies/engine.c — deciding each classified field of a body under the
  * policy, applying the action, and folding the decisions for the audit log. */
 #define POL_INTERNAL
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,41 @@
 #include "policies/policies.h"
 
 #define POL_MAX_MATCHES	32		/* matches looked at per field */
-#define HT_SIZE		(2 * POL_MAX_DECISIONS)	/* power of two */
+
+/*
+ * PER-BODY CACHES. Every element of a body's arrays repeats the same member
+ * names, so most classified fields of a body share a few folded paths
+ * ($.customers[*].email twenty times) and decisions. Three tables of the
+ * pol_eval (one body, one thread; all valid for the eval's whole life,
+ * since nothing they are keyed by can change meaning within it) keep the
+ * engine from formatting, hashing and comparing path text per field:
+ *
+ *  strs   every folded path text the body needed (for a decision or the
+ *         override hook), interned: two sids are equal exactly when their
+ *         texts are. Owned by the eval; a text never moves once interned,
+ *         so decisions point at it. Bounded: interning happens for a path
+ *         cache entry (at most PC_MAX) or for a decision recorded before
+ *         the POL_MAX_DECISIONS cap (each new text makes a new decision).
+ *  paths  the segments of a field's path (each member key's bytes, or "an
+ *         array element": indices fold to [*]) -> the sid of its folded
+ *         text. Keyed by content, never by pointer: the rewriter keeps its
+ *         keys in one buffer that every element reuses. The folded text is
+ *         a function of the segments alone. At most PC_MAX entries, paths of
+ *         at most PC_MAXSEGS segments and PC_MAXBYTES key bytes in all;
+ *         other paths are formatted each time they are needed.
+ *  dht    (sid, class, rule, action, override, break glass) -> decision;
+ *         the same key as the folded path text with the text replaced by
+ *         its sid. sid_dec remembers per sid the decision last found for
+ *         it, tried first: a path's fields are usually of one class and
+ *         rule.
+ *
+ * Classifier-side caches (field names) live in the cls_scratch.
+ */
+#define PC_MAX		2048
+#define PC_MAXSEGS	32
+#define PC_MAXBYTES	(256u * 1024)
+#define NOID		UINT32_MAX	/* no sid (not interned) */
+#define SEG_ARRAY	UINT32_MAX	/* encoded length of an array segment */
 
 /* What a class decides under this body's context; resolved on first use. */
 struct eval_class {
@@ -25,10 +60,31 @@ struct eval_class {
  * that the pointers stay put while the decision array grows. */
 struct dec_own {
 	uint64_t	 hash;
+	uint32_t	 sid;		/* the folded path */
 	size_t		 class_id;
 	int		 rule;
+	unsigned	 conf;		/* d->confidence as cls_conf_parse reads
+					 * it, cast as the comparison did:
+					 * UINT_MAX for a name it does not know */
 	char		 fps[POL_MAX_FPS][KEYS_FP_LEN + 1];
-	char		 text[];	/* id NUL path NUL */
+	char		 text[];	/* id NUL */
+};
+
+/* A path cache entry: <nseg> segments encoded at pbytes + off, each a
+ * uint32_t length (SEG_ARRAY: an array element) then the key's bytes. */
+struct path_ent {
+	uint64_t	 hash;
+	size_t		 off;
+	uint32_t	 nseg;
+	uint32_t	 sid;
+};
+
+/* A growable open-addressing table of indices (+ 1; 0 is empty) into an
+ * array that holds the keys and their hashes. */
+struct itab {
+	uint32_t	*slot;
+	uint32_t	 size;		/* 0 or a power of two */
+	uint32_t	 used;
 };
 
 struct pol_eval {
@@ -42,12 +98,32 @@ struct pol_eval {
 	struct eval_class	*cls;		/* per class */
 	char			*out, *tmp, *path;
 	size_t			 outcap, tmpcap, pathcap;
-	const struct cls_field	*field;		/* during pol_eval_field */
+	/* the field being decided (during pol_eval_field) and its folded
+	 * path, found on first use: cur_path is its text, cur_sid its sid or
+	 * NOID when not interned yet */
+	const struct cls_field	*field;
 	int			 path_ready;
+	const char		*cur_path;
+	uint32_t		 cur_sid;
+	/* interned folded paths */
+	char			**strs;
+	uint64_t		*strh;
+	uint32_t		*sid_dec;	/* per sid: the decision last
+						 * found for it, NOID: none */
+	uint32_t		 nstrs, capstrs;
+	struct itab		 sht;
+	uint32_t		 all_sid;	/* "$.**", NOID until needed */
+	/* the path cache */
+	struct path_ent		*pe;
+	uint32_t		 npe, cappe;
+	struct itab		 pht;
+	char			*pbytes;
+	size_t			 npbytes, cappbytes;
+	/* folded decisions */
 	struct pol_decision	*d;
 	struct dec_own		**own;
 	size_t			 nd, capd;
-	uint32_t		 ht[HT_SIZE];	/* decision index + 1 */
+	struct itab		 dht;
 	const char		*denied;
 	struct cls_match	 m[POL_MAX_MATCHES];
 };
@@ -126,6 +202,7 @@ pol_eval_new(const struct pol_policy *p, const struct pol_ctx *ctx,
 	ev->ring = ring;
 	ev->scratch = scratch;
 	ev->method = method_of(ctx->method);
+	ev->all_sid = NOID;
 	if ((ev->active = calloc(p->nrules + 1, 1)) == NULL ||
 	    (ev->bg = calloc(p->nrules + 1, sizeof(*ev->bg))) == NULL ||
 	    (ev->cls = calloc(nc + 1, sizeof(*ev->cls))) == NULL)
@@ -159,6 +236,16 @@ pol_eval_free(struct pol_eval *ev)
 		free(ev->own[i]);
 	free(ev->own);
 	free(ev->d);
+	free(ev->dht.slot);
+	for (uint32_t i = 0; i < ev->nstrs; i++)
+		free(ev->strs[i]);
+	free(ev->strs);
+	free(ev->strh);
+	free(ev->sid_dec);
+	free(ev->sht.slot);
+	free(ev->pe);
+	free(ev->pht.slot);
+	free(ev->pbytes);
 	free(ev->active);
 	free(ev->bg);
 	free(ev->cls);
@@ -196,6 +283,188 @@ decide_class(struct pol_eval *ev, size_t c)
 
 /* ------------------------------------------------------------ folded path */
 
+/* One step of the tables' hashes; hfold makes the low bits (the slot)
+ * depend on all of them. */
+static uint64_t
+hstep(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x9e3779b97f4a7c15ull;
+}
+
+static uint64_t
+hfold(uint64_t h)
+{
+	return h ^ (h >> 32);
+}
+
+/* The 1 to 7 bytes at s, all of them, in one word (for short keys; the
+ * loads overlap, so a word stands for the bytes only with their count). */
+static uint64_t
+tail_word(const char *s, size_t n)
+{
+	uint32_t a, b;
+
+	if (n >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		return a | (uint64_t)b << 32;
+	}
+	return (uint64_t)(unsigned char)s[0] |
+	    (uint64_t)(unsigned char)s[n >> 1] << 8 |
+	    (uint64_t)(unsigned char)s[n - 1] << 16;
+}
+
+static uint64_t
+hbytes(uint64_t h, const char *s, size_t n)
+{
+	uint64_t w;
+
+	if (n < 8)	/* the count in the top byte: tail_word needs it */
+		return hstep(h, (n > 0 ? tail_word(s, n) : 0) ^
+		    (uint64_t)n << 56);
+	h = hstep(h, n);
+	for (; n > 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = hstep(h, w);
+	}
+	memcpy(&w, s + n - 8, 8);	/* the last 8, overlapping */
+	return hstep(h, w);
+}
+
+/* memcmp(a, b, n) == 0 for the short keys of paths, without a call. */
+static int
+same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+
+	if (n >= 8) {
+		for (; n > 8; a += 8, b += 8, n -= 8) {
+			memcpy(&x, a, 8);
+			memcpy(&y, b, 8);
+			if (x != y)
+				return 0;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	return n == 0 || tail_word(a, n) == tail_word(b, n);
+}
+
+/* The first slot for <h>; step with itab_next. */
+static uint32_t
+itab_first(const struct itab *t, uint64_t h)
+{
+	return (uint32_t)h & (t->size - 1);
+}
+
+static uint32_t
+itab_next(const struct itab *t, uint32_t i)
+{
+	return (i + 1) & (t->size - 1);
+}
+
+/* Makes room for one more index in <t>, rehashing with hash_of(ev, k) when
+ * it grows. -1 when out of memory. */
+static int
+itab_reserve(const struct pol_eval *ev, struct itab *t,
+    uint64_t (*hash_of)(const struct pol_eval *, uint32_t))
+{
+	uint32_t *ns, nsize;
+
+	if ((t->used + 1) * 2 <= t->size)
+		return 0;
+	nsize = t->size ? t->size * 2 : 64;
+	if ((ns = calloc(nsize, sizeof(*ns))) == NULL)
+		return -1;
+	for (uint32_t i = 0; i < t->size; i++) {
+		uint32_t j, k = t->slot[i];
+
+		if (k == 0)
+			continue;
+		for (j = (uint32_t)hash_of(ev, k - 1) & (nsize - 1); ns[j] != 0;
+		    j = (j + 1) & (nsize - 1))
+			;
+		ns[j] = k;
+	}
+	free(t->slot);
+	t->slot = ns;
+	t->size = nsize;
+	return 0;
+}
+
+static uint64_t
+str_hash(const struct pol_eval *ev, uint32_t k)
+{
+	return ev->strh[k];
+}
+
+static uint64_t
+pe_hash(const struct pol_eval *ev, uint32_t k)
+{
+	return ev->pe[k].hash;
+}
+
+static uint64_t
+dec_hash(const struct pol_eval *ev, uint32_t k)
+{
+	return ev->own[k]->hash;
+}
+
+/* Inserts index <k> (0-based) with hash <h>; room was reserved. */
+static void
+itab_put(struct itab *t, uint64_t h, uint32_t k)
+{
+	uint32_t i;
+
+	for (i = itab_first(t, h); t->slot[i] != 0; i = itab_next(t, i))
+		;
+	t->slot[i] = k + 1;
+	t->used++;
+}
+
+/* The sid of text <s>, interned on first use; NOID when out of memory. */
+static uint32_t
+intern(struct pol_eval *ev, const char *s)
+{
+	size_t		 n = strlen(s);
+	uint64_t	 h = hfold(hbytes(0, s, n));
+	uint32_t	 i, id;
+
+	if (ev->sht.size != 0)
+		for (i = itab_first(&ev->sht, h); ev->sht.slot[i] != 0;
+		    i = itab_next(&ev->sht, i)) {
+			id = ev->sht.slot[i] - 1;
+			if (ev->strh[id] == h && strcmp(ev->strs[id], s) == 0)
+				return id;
+		}
+	if (ev->nstrs == ev->capstrs) {
+		uint32_t	 nc = ev->capstrs ? ev->capstrs * 2 : 16;
+		char		**ns;
+		uint64_t	*nh;
+		uint32_t	*nd;
+
+		if ((ns = realloc(ev->strs, nc * sizeof(*ns))) == NULL)
+			return NOID;
+		ev->strs = ns;
+		if ((nh = realloc(ev->strh, nc * sizeof(*nh))) == NULL)
+			return NOID;
+		ev->strh = nh;
+		if ((nd = realloc(ev->sid_dec, nc * sizeof(*nd))) == NULL)
+			return NOID;
+		ev->sid_dec = nd;
+		ev->capstrs = nc;
+	}
+	if (itab_reserve(ev, &ev->sht, str_hash) < 0 ||
+	    (ev->strs[ev->nstrs] = malloc(n + 1)) == NULL)
+		return NOID;
+	memcpy(ev->strs[ev->nstrs], s, n + 1);
+	ev->strh[ev->nstrs] = h;
+	ev->sid_dec[ev->nstrs] = NOID;
+	itab_put(&ev->sht, h, ev->nstrs);
+	return ev->nstrs++;
+}
+
 static int
 path_ident(const char *k, size_t n)
 {
@@ -222,17 +491,15 @@ padd(struct pol_eval *ev, size_t *o, const char *s, size_t n)
 	return 0;
 }
 
-/* The field's folded path ("$.items[*].email", as json_path_format with
- * fold = 1 writes it) in ev->path; "$.**" when unknown or out of memory. */
+/* Formats the field's folded path ("$.items[*].email", as
+ * json_path_format with fold = 1 writes it) in ev->path; "$.**" when
+ * unknown or out of memory. */
 static const char *
-folded_path(struct pol_eval *ev)
+format_path(struct pol_eval *ev)
 {
 	const struct cls_path *pa = ev->field->path;
 	size_t o = 0;
 
-	if (ev->path_ready)
-		return ev->path;
-	ev->path_ready = 1;
 	if (pa == NULL || padd(ev, &o, "$", 1) < 0)
 		goto unknown;
 	for (size_t i = 0; i < pa->depth; i++) {
@@ -268,52 +535,197 @@ unknown:
 	return "$.**";
 }
 
+struct pseg {
+	const char	*k;		/* NULL: an array element */
+	size_t		 len;
+};
+
+/* Whether entry <e> holds exactly the segments <s>. */
+static int
+path_same(const struct pol_eval *ev, const struct path_ent *e,
+    const struct pseg *s, size_t n)
+{
+	const char *b = ev->pbytes + e->off;
+
+	if (e->nseg != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l;
+
+		memcpy(&l, b, sizeof(l));
+		b += sizeof(l);
+		if (s[i].k == NULL) {
+			if (l != SEG_ARRAY)
+				return 0;
+			continue;
+		}
+		if (l != s[i].len || !same_bytes(b, s[i].k, l))
+			return 0;
+		b += l;
+	}
+	return 1;
+}
+
+/* Adds the path <s> (hash h) with folded text <text> to the cache; its sid,
+ * or NOID when it does not fit (the caller formats it each time). */
+static uint32_t
+path_add(struct pol_eval *ev, const struct pseg *s, size_t n, uint64_t h,
+    const char *text)
+{
+	size_t		 need = 0;
+	char		*b;
+	uint32_t	 sid;
+
+	if (ev->npe == PC_MAX)
+		return NOID;
+	for (size_t i = 0; i < n; i++)
+		need += sizeof(uint32_t) + (s[i].k != NULL ? s[i].len : 0);
+	if (ev->npbytes + need > PC_MAXBYTES)
+		return NOID;
+	if (ev->npe == ev->cappe) {
+		uint32_t nc = ev->cappe ? ev->cappe * 2 : 16;
+		struct path_ent *np = realloc(ev->pe, nc * sizeof(*np));
+
+		if (np == NULL)
+			return NOID;
+		ev->pe = np;
+		ev->cappe = nc;
+	}
+	if (pol_buf_reserve(&ev->pbytes, &ev->cappbytes,
+	    ev->npbytes + need) < 0 || itab_reserve(ev,
+	    &ev->pht, pe_hash) < 0 ||
+	    (sid = intern(ev, text)) == NOID)
+		return NOID;
+	b = ev->pbytes + ev->npbytes;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t l = s[i].k != NULL ? (uint32_t)s[i].len : SEG_ARRAY;
+
+		memcpy(b, &l, sizeof(l));
+		b += sizeof(l);
+		if (s[i].k != NULL) {
+			memcpy(b, s[i].k, s[i].len);
+			b += s[i].len;
+		}
+	}
+	ev->pe[ev->npe].hash = h;
+	ev->pe[ev->npe].off = ev->npbytes;
+	ev->pe[ev->npe].nseg = (uint32_t)n;
+	ev->pe[ev->npe].sid = sid;
+	ev->npbytes += need;
+	itab_put(&ev->pht, h, ev->npe++);
+	return sid;
+}
+
+/* The field's folded path, through the path cache: its text, and in
+ * ev->cur_sid its sid (NOID when the path was formatted into ev->path
+ * without being interned). Found once per field. */
+static const char *
+field_path(struct pol_eval *ev)
+{
+	const struct cls_path	*pa = ev->field->path;
+	struct pseg		 s[PC_MAXSEGS];
+	uint64_t		 h = 0, idx;
+	uint32_t		 i, sid;
+	size_t			 n;
+	const char		*text;
+
+	if (ev->path_ready)
+		return ev->cur_path;
+	ev->path_ready = 1;
+	ev->cur_sid = NOID;
+	if (pa == NULL || pa->depth > PC_MAXSEGS)
+		return ev->cur_path = format_path(ev);
+	n = pa->depth;
+	for (i = 0; i < n; i++) {
+		const char	*k = NULL;
+		size_t		 kl = 0;
+
+		if (pa->seg(pa->ctx, i, &k, &kl, &idx) != 1) {
+			s[i].k = NULL;		/* folds to [*] */
+			s[i].len = 0;
+			h = hstep(h, UINT64_MAX);
+			continue;
+		}
+		if (kl >= SEG_ARRAY)
+			return ev->cur_path = format_path(ev);
+		s[i].k = k != NULL ? k : "";
+		s[i].len = kl;
+		h = hbytes(h, s[i].k, kl);
+	}
+	h = hfold(h);
+	if (ev->pht.size != 0)
+		for (i = itab_first(&ev->pht, h); ev->pht.slot[i] != 0;
+		    i = itab_next(&ev->pht, i)) {
+			const struct path_ent *e = &ev->pe[ev->pht.slot[i] - 1];
+
+			if (e->hash == h && path_same(ev, e, s, n)) {
+				ev->cur_sid = e->sid;
+				return ev->cur_path = ev->strs[e->sid];
+			}
+		}
+	text = format_path(ev);
+	if (text != ev->path ||
+	    (sid = path_add(ev, s, n, h, text)) == NOID)
+		return ev->cur_path = text;	/* unknown, or not cached */
+	ev->cur_sid = sid;
+	return ev->cur_path = ev->strs[sid];
+}
+
 /* -------------------------------------------------------------- decisions */
 
-static uint64_t
-fnv(uint64_t h, const void *p, size_t n)
+/* What cls_conf_parse(cls_conf_name(c)) gave, cast to the (unsigned) enum
+ * as the comparison in record() did: a name it does not know ("none",
+ * "unknown") reads as -1, i.e. UINT_MAX, and is never raised. */
+static unsigned
+conf_rank(enum cls_conf c)
 {
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ull;
-	return h;
+	return c >= CLS_CONF_LOW && c <= CLS_CONF_HIGH ? (unsigned)c : UINT_MAX;
 }
 
 /* The decision for this key, created on first use; NULL when out of
- * memory (the body still gets its action; only the record is short). */
+ * memory (the body still gets its action; only the record is short).
+ * <sid> is the folded path ("$.**" past POL_MAX_DECISIONS). */
 static struct pol_decision *
-decision(struct pol_eval *ev, const char *path, const struct cls_match *m,
+decision(struct pol_eval *ev, uint32_t sid, const struct cls_match *m,
     int rule, enum pol_action action, const char *ovr, enum pol_bg bg)
 {
 	struct pol_decision	*d;
 	struct dec_own		*own;
 	uint64_t		 h;
-	size_t			 i, plen, idlen;
+	uint32_t		 i, k;
+	size_t			 idlen, rlen;
 	char			 idbuf[32];
 	const char		*rid = ev->ctx.request_id ? ev->ctx.request_id :
 				    "-";
 
-	if (ev->nd >= POL_MAX_DECISIONS)
-		path = "$.**";
-	h = fnv(0xcbf29ce484222325ull, path, strlen(path));
-	h = fnv(h, &m->class_id, sizeof(m->class_id));
-	h = fnv(h, &rule, sizeof(rule));
-	h = fnv(h, &action, sizeof(action));
-	h = fnv(h, &ovr, sizeof(ovr));
-	h = fnv(h, &bg, sizeof(bg));
-	for (i = h & (HT_SIZE - 1); ev->ht[i] != 0; i = (i + 1) &
-	    (HT_SIZE - 1)) {
-		size_t k = ev->ht[i] - 1;
-
+	/* the last decision of this path first: usually the one (a path's
+	 * fields are of one class, decided by one rule) */
+	if ((k = ev->sid_dec[sid]) != NOID) {
 		own = ev->own[k];
 		d = &ev->d[k];
-		if (own->hash == h && own->class_id == m->class_id &&
-		    own->rule == rule && d->action == action &&
-		    d->override == ovr && d->break_glass == bg &&
-		    strcmp(d->path, path) == 0)
+		if (own->class_id == m->class_id && own->rule == rule &&
+		    d->action == action && d->override == ovr &&
+		    d->break_glass == bg)
 			return d;
 	}
+	h = hstep(0, sid | (uint64_t)m->class_id << 32);
+	h = hstep(h, (uint32_t)rule | (uint64_t)action << 32 |
+	    (uint64_t)bg << 48);
+	h = hfold(hstep(h, (uint64_t)(uintptr_t)ovr));
+	if (ev->dht.size != 0)
+		for (i = itab_first(&ev->dht, h); ev->dht.slot[i] != 0;
+		    i = itab_next(&ev->dht, i)) {
+			k = ev->dht.slot[i] - 1;
+			own = ev->own[k];
+			d = &ev->d[k];
+			if (own->hash == h && own->sid == sid &&
+			    own->class_id == m->class_id && own->rule == rule &&
+			    d->action == action && d->override == ovr &&
+			    d->break_glass == bg) {
+				ev->sid_dec[sid] = k;
+				return d;
+			}
+		}
 	if (ev->nd >= POL_MAX_DECISIONS + 256)
 		return NULL;	/* past the cap only "$.**" entries were added */
 	if (ev->nd == ev->capd) {
@@ -330,25 +742,27 @@ decision(struct pol_eval *ev, const char *path, const struct cls_match *m,
 		ev->capd = nc;
 		/* The decision array moved: nothing outside points into it. */
 	}
+	if (itab_reserve(ev, &ev->dht, dec_hash) < 0)
+		return NULL;
 	idlen = (size_t)snprintf(idbuf, sizeof(idbuf), ".%zu", ev->nd + 1);
-	plen = strlen(path);
-	own = malloc(sizeof(*own) + strlen(rid) + idlen + 1 + plen + 1);
+	rlen = strlen(rid);
+	own = malloc(sizeof(*own) + rlen + idlen + 1);
 	if (own == NULL)
 		return NULL;
 	own->hash = h;
+	own->sid = sid;
 	own->class_id = m->class_id;
 	own->rule = rule;
-	i = strlen(rid);
-	memcpy(own->text, rid, i);
-	memcpy(own->text + i, idbuf, idlen + 1);
-	memcpy(own->text + i + idlen + 1, path, plen + 1);
+	memcpy(own->text, rid, rlen);
+	memcpy(own->text + rlen, idbuf, idlen + 1);
 	d = &ev->d[ev->nd];
 	memset(d, 0, sizeof(*d));
 	d->id = own->text;
-	d->path = own->text + i + idlen + 1;
+	d->path = ev->strs[sid];
 	d->class_ = m->class_name;
 	d->level = cls_level_name(m->level);
 	d->confidence = cls_conf_name(m->confidence);
+	own->conf = conf_rank(m->confidence);
 	d->nevidence = m->nevidence;
 	memcpy(d->evidence, m->evidence, sizeof(d->evidence));
 	d->rule = rule < 0 ? NULL : ev->p->rules[rule].id;
@@ -356,11 +770,9 @@ decision(struct pol_eval *ev, const char *path, const struct cls_match *m,
 	d->override = ovr;
 	d->break_glass = bg;
 	ev->own[ev->nd] = own;
+	itab_put(&ev->dht, h, (uint32_t)ev->nd);
+	ev->sid_dec[sid] = (uint32_t)ev->nd;
 	ev->nd++;
-	for (i = h & (HT_SIZE - 1); ev->ht[i] != 0; i = (i + 1) &
-	    (HT_SIZE - 1))
-		;
-	ev->ht[i] = (uint32_t)ev->nd;
 	return d;
 }
 
@@ -372,14 +784,26 @@ record(struct pol_eval *ev, const struct cls_match *m, int rule,
 	struct pol_decision	*d;
 	struct dec_own		*own;
 	char			 buf[KEYS_FP_LEN + 1];
+	uint32_t		 sid;
 
-	d = decision(ev, folded_path(ev), m, rule, action, ovr, bg);
-	if (d == NULL)
+	/* past the cap every path folds into "$.**" (not even formatted) */
+	if (ev->nd >= POL_MAX_DECISIONS) {
+		if (ev->all_sid == NOID)
+			ev->all_sid = intern(ev, "$.**");
+		sid = ev->all_sid;
+	} else {
+		const char *text = field_path(ev);
+
+		sid = ev->cur_sid != NOID ? ev->cur_sid : intern(ev, text);
+	}
+	if (sid == NOID || (d = decision(ev, sid, m, rule, action, ovr,
+	    bg)) == NULL)
 		return;
 	own = ev->own[d - ev->d];
 	d->count++;
-	if (m->confidence > (enum cls_conf)cls_conf_parse(d->confidence)) {
+	if (m->confidence > own->conf) {
 		d->confidence = cls_conf_name(m->confidence);
+		own->conf = conf_rank(m->confidence);
 		d->nevidence = m->nevidence;
 		memcpy(d->evidence, m->evidence, sizeof(d->evidence));
 	}
@@ -433,7 +857,7 @@ decide_one(struct pol_eval *ev, const struct cls_match *m, const char *v,
 		q.rule = e->rule < 0 ? NULL : ev->p->rules[e->rule].id;
 		q.class_ = m->class_name;
 		q.level = m->level;
-		q.path = folded_path(ev);
+		q.path = field_path(ev);
 		q.fingerprint = fp;
 		q.action = act->kind;
 		if (ev->ctx.override(ev->ctx.override_arg, &q, &na, &ovr) == 1

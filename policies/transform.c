@@ -1,7 +1,7 @@
 /* policies/transform.c — the actions on one value: mask, redact text, and the
  * keyed ones (hash, tokenize, encrypt, reveal) through keys/. */
 #define POL_INTERNAL
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +52,22 @@ u8count(const char *v, size_t len)
 	return n;
 }
 
+/* Whether every byte of v is ASCII (then bytes are characters). */
+static int
+ascii(const char *v, size_t len)
+{
+	uint64_t	w, acc = 0;
+	size_t		i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, v + i, 8);
+		acc |= w;
+	}
+	for (; i < len; i++)
+		acc |= (unsigned char)v[i];
+	return (acc & 0x8080808080808080ull) == 0;
+}
+
 /* The last '@' of v (memrchr is a GNU extension). */
 static const char *
 last_at(const char *v, size_t len)
@@ -94,6 +110,29 @@ pol_mask(const struct pol_act *a, const char *v, size_t len, char **buf,
 		(*buf)[o] = '\0';
 		return o;
 	}
+	if (ascii(v, len)) {
+		/* one byte per character: the same result in three copies */
+		size_t mid;
+
+		if (kf + kl >= len)
+			kf = kl = 0;
+		mid = len - kf - kl;
+		if (pol_buf_reserve(buf, cap, kf + mid * a->mchar_len + kl +
+		    1) < 0)
+			return (size_t)-1;
+		memcpy(*buf, v, kf);
+		o = kf;
+		if (a->mchar_len == 1) {
+			memset(*buf + o, a->mchar[0], mid);
+			o += mid;
+		} else
+			for (i = 0; i < mid; i++, o += a->mchar_len)
+				memcpy(*buf + o, a->mchar, a->mchar_len);
+		memcpy(*buf + o, v + len - kl, kl);
+		o += kl;
+		(*buf)[o] = '\0';
+		return o;
+	}
 	n = u8count(v, len);
 	if (kf + kl >= n)
 		kf = kl = 0;
@@ -119,7 +158,7 @@ size_t
 pol_redact_text(const struct pol_act *a, const char *cls, char **buf,
     size_t *cap)
 {
-	size_t n;
+	size_t n, c;
 
 	if (a != NULL && a->text != NULL) {
 		n = strlen(a->text);
@@ -128,10 +167,13 @@ pol_redact_text(const struct pol_act *a, const char *cls, char **buf,
 		memcpy(*buf, a->text, n + 1);
 		return n;
 	}
-	n = strlen(cls) + sizeof("[REDACTED:]") - 1;
+	c = strlen(cls);
+	n = c + sizeof("[REDACTED:]") - 1;
 	if (pol_buf_reserve(buf, cap, n + 1) < 0)
 		return (size_t)-1;
-	snprintf(*buf, n + 1, "[REDACTED:%s]", cls);
+	memcpy(*buf, "[REDACTED:", 10);
+	memcpy(*buf + 10, cls, c);
+	memcpy(*buf + 10 + c, "]", 2);
 	return n;
 }
 
