@@ -43,7 +43,7 @@ BENCHSRC:= $(wildcard tests/bench/*.c)
 BENCHES	:= $(BENCHSRC:tests/bench/%.c=$(BUILD)/bench/%)
 FUZZSRC	:= $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all test unit integration check bench fuzz soak run clean
+.PHONY: all test unit integration check valgrind bench fuzz soak run clean
 .SECONDARY:
 all: $(BIN)
 
@@ -93,6 +93,20 @@ check:
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		CUSTOS_SANITIZED=1 BUILD=build/asan sh tests/scripts/run-tests.sh
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-30} $(MAKE) --no-print-directory fuzz
+
+# Every unit test under valgrind: no invalid access, no definite leak.
+valgrind: $(UNITS)
+	@command -v valgrind >/dev/null || sh tests/scripts/install-deps.sh
+	@rc=0; for t in $(UNITS); do \
+		vg="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9"; \
+		if $$vg $$t >$$t.valgrind.log 2>&1; then \
+			echo "valgrind: $$t clean"; \
+		elif grep -q "==[0-9]*==" $$t.valgrind.log; then \
+			cat $$t.valgrind.log; echo "valgrind: $$t FAILED"; rc=1; \
+		elif $$vg $$t >$$t.valgrind.log 2>&1; then \
+			echo "valgrind: $$t clean (a test timed out once under valgrind's slowdown)"; \
+		else tail -30 $$t.valgrind.log; echo "valgrind: $$t FAILED"; rc=1; fi; \
+	done; exit $$rc
 
 FUZZ_SECONDS ?= 60
 fuzz:
