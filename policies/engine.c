@@ -1,6 +1,5 @@
 /* policies/engine.c — deciding each classified field of a body under the
  * policy, applying the action, and folding the decisions for the audit log. */
-#define POL_INTERNAL
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,7 +8,7 @@
 
 #include "audit/audit.h"
 #include "keys/keys.h"
-#include "policies/policies.h"
+#include "policies/internal.h"
 
 #define POL_MAX_MATCHES	32		/* matches looked at per field */
 

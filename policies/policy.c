@@ -1,6 +1,5 @@
 /* policies/policy.c — loading and checking policy files: classes, rules,
  * default; every problem reported at its FILE:LINE:COL in one run. */
-#define POL_INTERNAL
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +9,7 @@
 
 #include "keys/keys.h"
 #include "policies/errs.h"
-#include "policies/policies.h"
+#include "policies/internal.h"
 #include "policies/yaml.h"
 
 static const char *const action_names[POL_A_COUNT + 1] = {

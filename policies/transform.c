@@ -1,12 +1,11 @@
 /* policies/transform.c — the actions on one value: mask, redact text, and the
  * keyed ones (hash, tokenize, encrypt, reveal) through keys/. */
-#define POL_INTERNAL
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keys/keys.h"
-#include "policies/policies.h"
+#include "policies/internal.h"
 
 int
 pol_buf_reserve(char **buf, size_t *cap, size_t need)

@@ -15,11 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define POL_INTERNAL
 #include "audit/audit.h"
 #include "keys/keys.h"
 #include "policies/errs.h"
-#include "policies/policies.h"
+#include "policies/internal.h"
 
 /* One keyring for the whole group (keys_init is slow-ish). */
 static char			 g_tmp[64];
