@@ -11,6 +11,7 @@
 
 #include "proxy/auth.h"
 #include "proxy/internal.h"
+#include "proxy/json.h"
 
 struct admin_route {
 	unsigned	 methods;	/* CFG_M_* */
@@ -113,7 +114,7 @@ admin_reload(struct exchange *ex, const struct cfg_admin_token *t)
 		goto out;
 	}
 	evbuffer_add_printf(b, "{\"error\":\"invalid_config\",\"reason\":");
-	proxy_json_quote(b, (const char *)evbuffer_pullup(why, -1),
+	(void)json_quote(b, (const char *)evbuffer_pullup(why, -1),
 	    evbuffer_get_length(why));
 	evbuffer_add_printf(b, ",\"policy\":\"%s\",\"request_id\":\"%s\"}\n",
 	    srv->gen->version, ex->id);

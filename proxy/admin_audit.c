@@ -63,7 +63,7 @@ jstr(struct evbuffer *b, const char *s)
 	if (s == NULL)
 		evbuffer_add(b, "null", 4);
 	else
-		proxy_json_quote(b, s, strlen(s));
+		(void)json_quote(b, s, strlen(s));
 }
 
 /* ,"key":"value" (or the first member without the comma) */
@@ -942,7 +942,7 @@ admin_decision_get(struct exchange *ex, const struct cfg_admin_token *t)
 	if (d.error != NULL)
 		jmember(b, &first, "error", d.error);
 	evbuffer_add(b, ",\"explanation\":", 15);
-	proxy_json_quote(b, (const char *)evbuffer_pullup(why, -1),
+	(void)json_quote(b, (const char *)evbuffer_pullup(why, -1),
 	    evbuffer_get_length(why));
 	evbuffer_add(b, "}\n", 2);
 	reply_buf(ex, 200, "application/json", b);

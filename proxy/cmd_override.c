@@ -18,6 +18,7 @@
 #include "proxy/cli.h"
 #include "proxy/config.h"
 #include "proxy/internal.h"
+#include "proxy/json.h"
 
 #define EXIT_USAGE	2
 #define IO_TIMEOUT_S	30
@@ -285,7 +286,7 @@ json_member(struct evbuffer *b, int *first, const char *k, const char *v)
 {
 	evbuffer_add_printf(b, "%s\"%s\":", *first ? "" : ",", k);
 	*first = 0;
-	proxy_json_quote(b, v, strlen(v));
+	(void)json_quote(b, v, strlen(v));
 }
 
 /* The admin URL: --admin, or admin.address of the configuration. */

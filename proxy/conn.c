@@ -17,6 +17,7 @@
 
 #include "proxy/auth.h"
 #include "proxy/internal.h"
+#include "proxy/json.h"
 #include "proxy/route.h"
 
 #define CONN_HIGH_WATER	(1 << 20)	/* pause the upstream past this */
@@ -33,36 +34,6 @@ ms_tv(int ms)
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	return tv;
-}
-
-/* Appends <s> as a JSON string (with quotes). For the few strings custos
- * writes itself: reasons, names, ids. */
-void
-proxy_json_quote(struct evbuffer *out, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t	start = 0;
-
-	evbuffer_add(out, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char	ch = (unsigned char)s[i];
-		char		esc[6] = {'\\', 'u', '0', '0', 0, 0};
-
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		evbuffer_add(out, s + start, i - start);
-		start = i + 1;
-		if (ch == '"' || ch == '\\') {
-			esc[1] = (char)ch;
-			evbuffer_add(out, esc, 2);
-		} else {
-			esc[4] = hex[ch >> 4];
-			esc[5] = hex[ch & 15];
-			evbuffer_add(out, esc, 6);
-		}
-	}
-	evbuffer_add(out, s + start, n - start);
-	evbuffer_add(out, "\"", 1);
 }
 
 /* ---- connections ---------------------------------------------------- */
@@ -383,7 +354,7 @@ ex_error(struct exchange *ex, int status, const char *code, const char *reason)
 		return;
 	}
 	evbuffer_add_printf(b, "{\"error\":\"%s\",\"reason\":", code);
-	proxy_json_quote(b, reason, strlen(reason));
+	(void)json_quote(b, reason, strlen(reason));
 	evbuffer_add_printf(b, ",\"request_id\":\"%s\"}\n", ex->id[0] ? ex->id : "-");
 	ex_reply(ex, status, "application/json", (const char *)
 	    evbuffer_pullup(b, -1), evbuffer_get_length(b),

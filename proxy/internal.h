@@ -214,8 +214,6 @@ void	ex_error(struct exchange *, int status, const char *code, const char *reaso
 void	ex_reply_json(struct exchange *, int status, const char *json, size_t len);
 void	ex_reply(struct exchange *, int status, const char *ctype,
 	    const char *body, size_t len, const char *extra_headers);
-/* Appends s as a quoted, escaped JSON string. */
-void	proxy_json_quote(struct evbuffer *, const char *s, size_t n);
 void	ex_finish(struct exchange *);
 void	ex_abort(struct exchange *);
 void	ex_start_response(struct exchange *, int status, int chunked,

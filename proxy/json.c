@@ -354,22 +354,17 @@ utf8_seq(const uint8_t *s, size_t n)
 	return len;
 }
 
-void
-json_edit_string(struct json_edit *e, const char *s, size_t len)
+/* Writes <s> as a quoted JSON string at <w>, which has room for len * 6 + 2
+ * bytes; returns the bytes written. Invalid UTF-8 becomes U+FFFD, control
+ * characters and U+2028/U+2029 are escaped. */
+static size_t
+quote_into(char *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const uint8_t	*u = (const uint8_t *)s;
 	size_t		 i, k;
-	char		*w;
+	char		*w = out;
 
-	e->len = 0;
-	e->set = 1;
-	/* Worst case: every byte becomes a 6-byte \u escape. */
-	if (len > (SIZE_MAX - 2) / 6 || edit_grow(e, len * 6 + 2) != 0) {
-		e->oom = 1;
-		return;
-	}
-	w = e->buf;
 	*w++ = '"';
 	for (i = 0; i < len; ) {
 		uint8_t c = u[i];
@@ -419,7 +414,32 @@ json_edit_string(struct json_edit *e, const char *s, size_t len)
 		i++;
 	}
 	*w++ = '"';
-	e->len = (size_t)(w - e->buf);
+	return (size_t)(w - out);
+}
+
+void
+json_edit_string(struct json_edit *e, const char *s, size_t len)
+{
+	e->len = 0;
+	e->set = 1;
+	/* Worst case: every byte becomes a 6-byte \u escape. */
+	if (len > (SIZE_MAX - 2) / 6 || edit_grow(e, len * 6 + 2) != 0) {
+		e->oom = 1;
+		return;
+	}
+	e->len = quote_into(e->buf, s, len);
+}
+
+int
+json_quote(struct evbuffer *out, const char *s, size_t len)
+{
+	struct evbuffer_iovec v;
+
+	if (len > (SIZE_MAX - 2) / 6 ||
+	    evbuffer_reserve_space(out, (ev_ssize_t)(len * 6 + 2), &v, 1) < 1)
+		return -1;
+	v.iov_len = quote_into(v.iov_base, s, len);
+	return evbuffer_commit_space(out, &v, 1);
 }
 
 void

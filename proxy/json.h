@@ -69,6 +69,10 @@ struct json_edit;
 /* The replacement is the JSON string holding these UTF-8 bytes (escaped by
  * the rewriter). Copies the bytes. */
 void	json_edit_string(struct json_edit *, const char *s, size_t len);
+/* Appends <s> to <out> as a quoted JSON string, escaped exactly as
+ * json_edit_string() does (invalid UTF-8 becomes U+FFFD). 0, or -1 when out
+ * of memory. For the strings custos writes itself (error reasons, names). */
+int	json_quote(struct evbuffer *out, const char *s, size_t len);
 /* The replacement is this JSON text, written verbatim (the caller vouches
  * that it is one valid JSON value). Copies the bytes. */
 void	json_edit_raw(struct json_edit *, const char *s, size_t len);

@@ -1344,6 +1344,27 @@ test_differential(void **state)
 	assert_true(accepted > 1000 && rejected > 1000);
 }
 
+/* json_quote: the escaper custos uses for its own strings is the one edits
+ * use: quotes, backslashes, controls, U+2028, invalid UTF-8 as U+FFFD. */
+static void
+test_quote(void **state)
+{
+	static const char in[] = "a\"b\\c\n\x01\xc3\xa9\xe2\x80\xa8\xff";
+	static const char want[] =
+	    "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\\u2028\\ufffd\"";
+	struct evbuffer	*b = evbuffer_new();
+
+	(void)state;
+	assert_non_null(b);
+	assert_int_equal(json_quote(b, in, sizeof(in) - 1), 0);
+	assert_int_equal(evbuffer_get_length(b), sizeof(want) - 1);
+	assert_memory_equal(evbuffer_pullup(b, -1), want, sizeof(want) - 1);
+	evbuffer_drain(b, evbuffer_get_length(b));
+	assert_int_equal(json_quote(b, NULL, 0), 0);
+	assert_memory_equal(evbuffer_pullup(b, -1), "\"\"", 2);
+	evbuffer_free(b);
+}
+
 int
 main(void)
 {
@@ -1366,6 +1387,7 @@ main(void)
 		cmocka_unit_test(test_split_decode),
 		cmocka_unit_test(test_crm_fixture),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_quote),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
