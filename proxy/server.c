@@ -87,6 +87,7 @@ proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs)
 	unsigned char		 h[crypto_hash_sha256_BYTES];
 	char			 hex[2 * sizeof(h) + 1];
 	FILE			*f;
+	crypto_hash_sha256_state st;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return NULL;
@@ -118,9 +119,13 @@ proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs)
 	    (g->policy = gen_load_policy(cfg, g->ring, errs)) == NULL)
 		goto fail;
 
-	/* The version names exactly what was loaded: a hash of the config
-	 * file (and, once policies land, of every policy file). */
-	crypto_hash_sha256_state st;
+	/* The version names what decides: the policy files' hash when there
+	 * are policies, else a hash of the configuration file. */
+	if (g->policy != NULL) {
+		snprintf(g->version, sizeof(g->version), "%s",
+		    pol_policy_version(g->policy));
+		return g;
+	}
 	crypto_hash_sha256_init(&st);
 	if ((f = fopen(cfg->path, "rb")) != NULL) {
 		unsigned char	buf[8192];
@@ -132,11 +137,7 @@ proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs)
 	}
 	crypto_hash_sha256_final(&st, h);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	if (g->policy != NULL)
-		snprintf(g->version, sizeof(g->version), "%s",
-		    pol_policy_version(g->policy));
-	else
-		snprintf(g->version, sizeof(g->version), "sha256:%.16s", hex);
+	snprintf(g->version, sizeof(g->version), "sha256:%.16s", hex);
 	return g;
 fail:
 	g->cfg = NULL;		/* the caller still owns cfg on failure */
