@@ -808,7 +808,10 @@ record(struct pol_eval *ev, const struct cls_match *m, int rule,
 	}
 	if (err != NULL && d->error == NULL)
 		d->error = err;
-	if (ev->ring == NULL || d->nfingerprints == POL_MAX_FPS)
+	/* A decision lists at most POL_MAX_FPS distinct fingerprints; once
+	 * full, no later value can change it, so none is computed. */
+	if (ev->ring == NULL || ev->ctx.no_fps ||
+	    d->nfingerprints == POL_MAX_FPS)
 		return;
 	if (fp == NULL) {
 		if (keys_fingerprint(ev->ring, v, len, buf) < 0)

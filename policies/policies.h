@@ -131,6 +131,9 @@ struct pol_ctx {
 	const char		*request_id;	/* decision ids "<request_id>.N" */
 	pol_override_fn		 override;	/* NULL: no overrides */
 	void			*override_arg;
+	int			 no_fps;	/* 1: decisions carry no
+						 * fingerprints (nothing will
+						 * read them: no audit log) */
 };
 
 #define POL_MAX_FPS		8	/* distinct fingerprints per decision */
@@ -166,7 +169,7 @@ struct pol_eval;	/* opaque: the engine's state for one body */
  * A decision engine for one body (one request or response direction) under
  * <policy> and <ctx>. <ring> (may be NULL: then hash/tokenize/encrypt/reveal
  * fall back to redact, recorded in the decision, and no fingerprints are
- * taken) and <scratch> (may be NULL, slower) are borrowed; so is everything
+ * taken, as with ctx->no_fps) and <scratch> (may be NULL, slower) are borrowed; so is everything
  * <ctx> points to. Rule conditions on route, role, principal, direction and
  * break glass are resolved here once, not per field. One thread at a time.
  * NULL on allocation failure. Caller owns it; pol_eval_free(NULL) is a no-op.

@@ -96,6 +96,9 @@ eval_begin(struct exchange *ex, enum pol_dir dir)
 	ctx.dir = dir;
 	ctx.justified = http_head_get(&ex->req, "X-Custos-Justification") != NULL;
 	ctx.request_id = ex->id;
+	/* Fingerprints (keyed BLAKE2b, the dearest part of a decision) are
+	 * for the audit log alone; without one nothing reads them. */
+	ctx.no_fps = ex->c->w->srv->audit == NULL;
 	override_begin(ex, &ctx);
 	ex->ev = pol_eval_new(ex->gen->policy, &ctx, ex->gen->ring,
 	    ex->c->w->cls);

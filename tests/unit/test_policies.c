@@ -637,6 +637,60 @@ t_folding(void **state)
 	pol_policy_free(p);
 }
 
+/* ctx.no_fps: the same decisions, folded the same way, without
+ * fingerprints. */
+static void
+t_no_fps(void **state)
+{
+	struct pol_policy	*p = load_ok(CLASSES "rules:\n"
+				    "  - {id: m, classes: [email], action: mask}\n");
+	struct pol_eval		*ev[2];
+	const struct pol_decision *d[2];
+	const char		*roles[] = { "sales_rep" }, *res[2];
+	struct pol_ctx		 c;
+	size_t			 n[2];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	c.method = "GET";
+	c.path = "/api/customers/1";
+	c.path_len = strlen(c.path);
+	c.principal = "rep-app";
+	c.roles = roles;
+	c.nroles = 1;
+	c.dir = POL_DIR_RESPONSE;
+	c.request_id = "req1";
+	assert_non_null(ev[0] = pol_eval_new(p, &c, g_ring, NULL));
+	c.no_fps = 1;
+	assert_non_null(ev[1] = pol_eval_new(p, &c, g_ring, NULL));
+	for (uint64_t i = 0; i < 12; i++) {
+		char v[64];
+
+		snprintf(v, sizeof(v), "user%llu@example.com",
+		    (unsigned long long)i);
+		for (int k = 0; k < 2; k++) {
+			field_at(ev[k], "email", i, v, CLS_V_STRING, &res[k]);
+			field_at(ev[k], "phone", i, "13800138000",
+			    CLS_V_STRING, &res[k]);
+		}
+	}
+	d[0] = pol_eval_decisions(ev[0], &n[0]);
+	d[1] = pol_eval_decisions(ev[1], &n[1]);
+	assert_int_equal(n[0], 2);
+	assert_int_equal(n[1], 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(d[0][i].path, d[1][i].path);
+		assert_int_equal(d[0][i].action, d[1][i].action);
+		assert_int_equal(d[0][i].count, d[1][i].count);
+		assert_int_equal(d[1][i].nfingerprints, 0);
+	}
+	assert_int_equal(d[0][0].nfingerprints, POL_MAX_FPS);
+	assert_int_equal(d[0][1].nfingerprints, 1);
+	pol_eval_free(ev[0]);
+	pol_eval_free(ev[1]);
+	pol_policy_free(p);
+}
+
 static void
 t_fold_cap(void **state)
 {
@@ -1035,6 +1089,7 @@ main(void)
 		cmocka_unit_test(t_break_glass),
 		cmocka_unit_test(t_spans),
 		cmocka_unit_test(t_folding),
+		cmocka_unit_test(t_no_fps),
 		cmocka_unit_test(t_fold_cap),
 		cmocka_unit_test(t_override_hook),
 		cmocka_unit_test(t_check_errors),
