@@ -66,6 +66,9 @@ struct keys_ring {
 	uint8_t			*mk;
 	const struct keys_key	*fp;		/* "fingerprint", or NULL */
 	const struct keys_key	*audit;		/* the audit signing key, or NULL */
+	uint64_t		 serial;	/* random, non-zero: tells this
+						 * ring from any other (for
+						 * keys_fpcache) */
 };
 
 #define KEYS_MK_SEAL(r)	((r)->mk)

@@ -275,6 +275,21 @@ enum keys_status keys_hash(const struct keys_key *key, const void *value,
 int	keys_fingerprint(const struct keys_ring *, const void *value, size_t len,
 	    char out[KEYS_FP_LEN + 1]);
 
+/* A memo of recent fingerprints for one thread at a time (the proxy keeps
+ * one per worker): values seen again skip the keyed BLAKE2b. It holds no
+ * value, only a keyed SipHash-128 digest of each and its fingerprint; it
+ * follows the ring it is used with (emptied when the ring or its
+ * fingerprint key's writer changes). keys_fpcache_new: NULL when out of
+ * (secure) memory; the caller owns it, keys_fpcache_free(NULL) is a no-op. */
+struct keys_fpcache;
+struct keys_fpcache	*keys_fpcache_new(void);
+void			 keys_fpcache_free(struct keys_fpcache *);
+/* keys_fingerprint() through <cache> (NULL: none): the same result, the
+ * same returns. No I/O, no allocation: safe in event callbacks. */
+int	keys_fingerprint_cached(const struct keys_ring *,
+	    struct keys_fpcache *cache, const void *value, size_t len,
+	    char out[KEYS_FP_LEN + 1]);
+
 /* Signs <msg> with the newest active version of the audit signing key (the
  * key named "audit", else the only key of purpose audit-sign): a detached
  * Ed25519 signature in <sig>, and its KEYID ("audit.2", owned by the ring) in

@@ -928,6 +928,8 @@ keys_open(const char *dir, const struct keys_master_src *master,
 	    NULL || (r->mk = sodium_malloc(64)) == NULL ||
 	    (mkey = sodium_malloc(32)) == NULL)
 		goto nomem;
+	randombytes_buf(&r->serial, sizeof(r->serial));
+	r->serial |= 1;
 	if (master_load(dir, master, mkey, errs) != 0)
 		goto fail;
 	if (ring_keys_from_master(r, mkey) != 0)

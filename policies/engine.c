@@ -814,7 +814,8 @@ record(struct pol_eval *ev, const struct cls_match *m, int rule,
 	    d->nfingerprints == POL_MAX_FPS)
 		return;
 	if (fp == NULL) {
-		if (keys_fingerprint(ev->ring, v, len, buf) < 0)
+		if (keys_fingerprint_cached(ev->ring, ev->ctx.fpcache, v, len,
+		    buf) < 0)
 			return;
 		fp = buf;
 	}
@@ -853,8 +854,8 @@ decide_one(struct pol_eval *ev, const struct cls_match *m, const char *v,
 		struct pol_override_q	q;
 		enum pol_action		na = act->kind;
 
-		if (ev->ring != NULL && keys_fingerprint(ev->ring, v, len,
-		    fpbuf) == 0)
+		if (ev->ring != NULL && keys_fingerprint_cached(ev->ring,
+		    ev->ctx.fpcache, v, len, fpbuf) == 0)
 			fp = fpbuf;
 		q.rule = e->rule < 0 ? NULL : ev->p->rules[e->rule].id;
 		q.class_ = m->class_name;

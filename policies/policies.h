@@ -13,6 +13,7 @@
 
 struct pol_errs;
 struct keys_ring;
+struct keys_fpcache;
 struct audit_decision;
 
 /*
@@ -134,6 +135,9 @@ struct pol_ctx {
 	int			 no_fps;	/* 1: decisions carry no
 						 * fingerprints (nothing will
 						 * read them: no audit log) */
+	struct keys_fpcache	*fpcache;	/* NULL: none; this thread's
+						 * memo of fingerprints (the
+						 * same ones, fewer hashes) */
 };
 
 #define POL_MAX_FPS		8	/* distinct fingerprints per decision */

@@ -99,6 +99,7 @@ eval_begin(struct exchange *ex, enum pol_dir dir)
 	/* Fingerprints (keyed BLAKE2b, the dearest part of a decision) are
 	 * for the audit log alone; without one nothing reads them. */
 	ctx.no_fps = ex->c->w->srv->audit == NULL;
+	ctx.fpcache = ex->c->w->fpc;
 	override_begin(ex, &ctx);
 	ex->ev = pol_eval_new(ex->gen->policy, &ctx, ex->gen->ring,
 	    ex->c->w->cls);

@@ -28,6 +28,7 @@ struct keys_ring;
 struct pol_policy;
 struct pol_eval;
 struct cls_scratch;
+struct keys_fpcache;
 
 /*
  * A generation is one loaded configuration with everything built from it
@@ -107,6 +108,7 @@ struct worker {
 	struct audit_rec	*rec;		/* reused for every record */
 	struct evbuffer		*scratch;	/* empty between uses */
 	struct cls_scratch	*cls;		/* classifier scratch */
+	struct keys_fpcache	*fpc;		/* fingerprint memo */
 	char			 idprefix[17];
 };
 

@@ -343,9 +343,10 @@ worker_init(struct worker *w, struct proxy_server *srv, int id,
 	w->log = evbuffer_new();
 	w->scratch = evbuffer_new();
 	w->cls = cls_scratch_new();
+	w->fpc = keys_fpcache_new();
 	w->log_timer = evtimer_new(w->base, log_timer_cb, w);
 	if (w->notify == NULL || w->log == NULL || w->log_timer == NULL ||
-	    w->scratch == NULL || w->cls == NULL ||
+	    w->scratch == NULL || w->cls == NULL || w->fpc == NULL ||
 	    event_add(w->notify, NULL) < 0)
 		return -1;
 	randombytes_buf(r, sizeof(r));
@@ -379,6 +380,7 @@ worker_fini(struct worker *w)
 		evbuffer_free(w->log);
 	audit_rec_free(w->rec);
 	cls_scratch_free(w->cls);
+	keys_fpcache_free(w->fpc);
 	if (w->scratch)
 		evbuffer_free(w->scratch);
 	proxy_gen_unref(w->gen);

@@ -759,6 +759,63 @@ test_fingerprint(void **state)
 	assert_string_equal(b, "");
 }
 
+/* keys_fingerprint_cached gives what keys_fingerprint gives: for more
+ * values than the memo holds, seen twice, after a rotation of the
+ * fingerprint key, and with another ring. */
+static void
+test_fingerprint_cached(void **state)
+{
+	struct fx		*f = *state;
+	struct keys_fpcache	*c = keys_fpcache_new();
+	struct keys_ring	*other;
+	char			 a[KEYS_FP_LEN + 1], b[KEYS_FP_LEN + 1];
+	char			 old[KEYS_FP_LEN + 1], v[32], dir[600];
+	int			 n;
+
+	assert_non_null(c);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < 5000; i++) {
+			n = snprintf(v, sizeof(v), "user%d@example.com", i % 3000);
+			assert_int_equal(keys_fingerprint_cached(f->ring, c, v,
+			    (size_t)n, a), 0);
+			assert_int_equal(keys_fingerprint(f->ring, v, (size_t)n,
+			    b), 0);
+			assert_string_equal(a, b);
+		}
+	/* the empty value, and no memo at all */
+	assert_int_equal(keys_fingerprint_cached(f->ring, c, "", 0, a), 0);
+	assert_int_equal(keys_fingerprint(f->ring, "", 0, b), 0);
+	assert_string_equal(a, b);
+	assert_int_equal(keys_fingerprint_cached(f->ring, NULL, "x", 1, a), 0);
+	assert_int_equal(keys_fingerprint(f->ring, "x", 1, b), 0);
+	assert_string_equal(a, b);
+	assert_int_equal(keys_fingerprint_cached(NULL, c, "x", 1, a), -1);
+	assert_string_equal(a, "");
+
+	/* a new writer of the fingerprint key: new fingerprints */
+	assert_int_equal(keys_fingerprint_cached(f->ring, c, "ann", 3, old), 0);
+	assert_int_equal(keys_rotate(f->ring, "fingerprint", NULL, f->errs), 0);
+	assert_int_equal(keys_fingerprint_cached(f->ring, c, "ann", 3, a), 0);
+	assert_int_equal(keys_fingerprint(f->ring, "ann", 3, b), 0);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, old);
+
+	/* another keyring (other keys) through the same memo */
+	snprintf(dir, sizeof(dir), "%s/var/keys2", f->tmp);
+	assert_int_equal(keys_init(dir, &f->src, NULL, f->errs), 0);
+	assert_non_null(other = keys_open(dir, &f->src, 0, f->errs));
+	assert_int_equal(keys_fingerprint_cached(other, c, "ann", 3, a), 0);
+	assert_int_equal(keys_fingerprint(other, "ann", 3, b), 0);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, old);
+	assert_int_equal(keys_fingerprint_cached(f->ring, c, "ann", 3, a), 0);
+	assert_int_equal(keys_fingerprint(f->ring, "ann", 3, b), 0);
+	assert_string_equal(a, b);
+	keys_close(other);
+	keys_fpcache_free(c);
+	keys_fpcache_free(NULL);
+}
+
 static void
 test_audit_sign(void **state)
 {
@@ -972,6 +1029,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_passphrase, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fingerprint_cached, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_audit_sign, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rewrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_key, setup, teardown),
