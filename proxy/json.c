@@ -354,6 +354,41 @@ utf8_seq(const uint8_t *s, size_t n)
 	return len;
 }
 
+/* ---- scanning ---------------------------------------------------------- */
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/* First byte in [s, e) that is not plain ASCII string content.  Eight bytes
+ * at a time while none is '"', '\\', < 0x20 or >= 0x80 (exact tests, see
+ * "Bit Twiddling Hacks": haszero / hasless). */
+static inline const uint8_t *
+skip_plain(const uint8_t *s, const uint8_t *e)
+{
+	uint64_t	 x, q, b, m;
+
+	while (e - s >= 8) {
+		memcpy(&x, s, 8);
+		q = x ^ (ONES * '"');
+		b = x ^ (ONES * '\\');
+		m = (((q - ONES) & ~q) | ((b - ONES) & ~b) |
+		    ((x - ONES * 0x20) & ~x) | x) & HIGHS;
+		if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* Borrows only flag bytes above a true hit, so
+			 * the lowest flag is the first stop byte. */
+			return s + (__builtin_ctzll(m) >> 3);
+#else
+			break;
+#endif
+		}
+		s += 8;
+	}
+	while (s < e && !str_stop[*s])
+		s++;
+	return s;
+}
+
 /* Writes <s> as a quoted JSON string at <w>, which has room for len * 6 + 2
  * bytes; returns the bytes written. Invalid UTF-8 becomes U+FFFD, control
  * characters and U+2028/U+2029 are escaped. */
@@ -367,12 +402,15 @@ quote_into(char *out, const char *s, size_t len)
 
 	*w++ = '"';
 	for (i = 0; i < len; ) {
-		uint8_t c = u[i];
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			*w++ = (char)c;
-			i++;
-			continue;
-		}
+		uint8_t c;
+
+		/* a run of plain bytes in one copy */
+		k = (size_t)(skip_plain(u + i, u + len) - (u + i));
+		memcpy(w, u + i, k);
+		w += k;
+		if ((i += k) == len)
+			break;
+		c = u[i];
 		if (c >= 0x80) {
 			k = utf8_seq(u + i, len - i);
 			if (k == 0) {	/* invalid UTF-8: U+FFFD */
@@ -647,41 +685,6 @@ decide(struct json_rw *rw, enum json_type t, const char *ptr, size_t len,
 	}
 	rw->pending = JSON_NONE;
 	return 0;
-}
-
-/* ---- scanning ---------------------------------------------------------- */
-
-#define ONES	0x0101010101010101ULL
-#define HIGHS	0x8080808080808080ULL
-
-/* First byte in [s, e) that is not plain ASCII string content.  Eight bytes
- * at a time while none is '"', '\\', < 0x20 or >= 0x80 (exact tests, see
- * "Bit Twiddling Hacks": haszero / hasless). */
-static inline const uint8_t *
-skip_plain(const uint8_t *s, const uint8_t *e)
-{
-	uint64_t	 x, q, b, m;
-
-	while (e - s >= 8) {
-		memcpy(&x, s, 8);
-		q = x ^ (ONES * '"');
-		b = x ^ (ONES * '\\');
-		m = (((q - ONES) & ~q) | ((b - ONES) & ~b) |
-		    ((x - ONES * 0x20) & ~x) | x) & HIGHS;
-		if (m != 0) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			/* Borrows only flag bytes above a true hit, so
-			 * the lowest flag is the first stop byte. */
-			return s + (__builtin_ctzll(m) >> 3);
-#else
-			break;
-#endif
-		}
-		s += 8;
-	}
-	while (s < e && !str_stop[*s])
-		s++;
-	return s;
 }
 
 /* Appends to the decoded token, growing sbuf up to max_string + 4 (the
