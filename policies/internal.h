@@ -58,6 +58,7 @@ struct pol_policy {
 	struct pol_rule		*rules;
 	size_t			 nrules;
 	struct pol_act		 def;
+	struct pol_outreach	*outreach;	/* NULL: no outreach section */
 	char			 version[7 + 64 + 1];
 };
 
@@ -67,6 +68,53 @@ int	pol_glob_match(const char *pattern, const char *path, size_t len);
 int	pol_glob_covers(const char *a, const char *b);	/* a ⊇ b */
 int	pol_glob_overlap(const char *a, const char *b);
 void	pol_act_defaults(struct pol_act *, enum pol_action);
+/* Bits of one method name (len bytes; "*" is every method), 0 when
+ * unknown. */
+unsigned pol_method_bit(const char *s, size_t len);
+/* A list of names (or one name) that should each be in <known> (NULL: not
+ * checked): a name close to a known one is an error with a suggestion,
+ * another unknown name a warning ("no principal in the configuration has
+ * role 'x' (yet)"); an empty list is an error. *out is a NULL-terminated
+ * array pointing into the tree (free the array only). 0, or -1 on error. */
+int	pol_name_list(struct pol_errs *, const struct pol_yaml_node *n,
+	    const char *what, const char *const *known, size_t nknown,
+	    const char ***out, size_t *nout);
+
+/* outreach.c: the `outreach` section at <n>. 0 and *out (caller frees it
+ * with pol_or_free, NULL-safe), or -1 with the problems in <errs> and *out
+ * NULL. Strings of the result may point into <n>'s tree. */
+int	pol_or_parse(const struct pol_yaml_node *n, const struct pol_env *env,
+	    struct pol_errs *errs, struct pol_outreach **out);
+void	pol_or_free(struct pol_outreach *);
+/* Canonical folded form of a JSON path as json_path_format(fold = 1)
+ * writes it: "$.to", "$.recipients[*].email", "$['first name']". A
+ * malloc'd string, or NULL with *why set (or "out of memory"). */
+char	*pol_or_path_canon(const char *path, const char **why);
+
+/* tz.c: UTC offsets of a time zone, without the C library's time zone
+ * state. Loaded objects are immutable: any thread may query them. */
+struct pol_tz;
+/* "UTC", or a fixed "+05:30" / "-08:00": 0 and *off in seconds east of
+ * UTC, else -1. */
+int	 pol_tz_fixed_parse(const char *s, int32_t *off);
+/* $TZDIR, or /usr/share/zoneinfo when it is unset or empty. */
+const char *pol_tz_dir(void);
+/* The zone <name>: "UTC", a fixed offset, or a TZif file under
+ * pol_tz_dir(). NULL with the reason in <why> when it cannot be loaded.
+ * Blocking file I/O; the caller frees the zone with pol_tz_free. */
+struct pol_tz *pol_tz_load(const char *name, char *why, size_t whysz);
+/* The same from the bytes of a TZif file; NULL with a static *why. */
+struct pol_tz *pol_tz_from_tzif(const unsigned char *buf, size_t len,
+	    const char **why);
+void	 pol_tz_free(struct pol_tz *);
+/* The UT offset (seconds east) in force at <t> (Unix seconds), and in
+ * *next (may be NULL) the next instant at which it may change (INT64_MAX:
+ * never). */
+int32_t	 pol_tz_offset(const struct pol_tz *, int64_t t, int64_t *next);
+/* For "unknown time zone" messages: the entry of <name>'s directory under
+ * pol_tz_dir() closest to its last component, as "Region/Name" in <out>.
+ * 0, or -1 when nothing is close. */
+int	 pol_tz_suggest(const char *name, char *out, size_t size);
 
 /* transform.c: each writes into *buf (grown with realloc, *cap updated) and
  * returns the length, or (size_t)-1 with *why set on failure. */

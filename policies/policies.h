@@ -228,4 +228,157 @@ void		 pol_decision_to_audit(const struct pol_decision *d,
 		    struct audit_decision *out, const char **fps,
 		    const char **evidence);
 
+/*
+ * OUTREACH (issue 9). A policy may hold one top-level `outreach` section (in
+ * at most one of its files) that lets custos refuse automated sales
+ * messages: too many to one recipient in sliding windows, during quiet
+ * hours, or to someone who opted out.
+ *
+ *   outreach:
+ *     routes:                  # which requests send messages, first match
+ *       - {match: "POST /api/messages", recipient: "$.to", channel: "$.channel"}
+ *       - {match: "POST /api/campaigns/send",
+ *          recipient: "$.recipients[*].email", channel: email}
+ *     automated: {roles: [ai_assistant, marketing], principals: [campaign-bot]}
+ *     limits:
+ *       - {id: one-a-day, max: 1, window: 24h}
+ *       - {id: sms-weekly, max: 1, window: 7d, channel: sms}
+ *     quiet_hours: {from: "21:00", to: "08:00", timezone: Europe/Berlin}
+ *     default_country: "+49"
+ *     unsubscribe: {key: hash, ttl: 30d, url: "https://crm.example.com/unsubscribe"}
+ *
+ * routes (required, non-empty): `match` as a rule route ("METHODS /glob");
+ *   `recipient` a JSON path in the form json_path_format(fold = 1) writes
+ *   (segments .ident, ['key'] with \' and \\ escaped, [*]; stored in that
+ *   canonical form, so the proxy strcmp()s it against the folded path of a
+ *   value); `channel` (optional) a JSON path (starts with "$") read from the
+ *   body, or a fixed channel name.
+ * automated (required): `roles` and/or `principals`; a key left out
+ *   matches no one, both left out is an error. Names are checked against
+ *   pol_env as rules' are (a near miss is an error, an unknown name a
+ *   warning).
+ * limits (optional, non-empty): `id` (required, unique), `max` 1..64,
+ *   `window` 1s..366d ("90s", "30m", "24h", "7d", or whole seconds as an
+ *   integer of milliseconds), `channel` (optional): count only messages on
+ *   that channel. Channel names compare ASCII case-insensitively.
+ * quiet_hours (optional): `from` and `to` "HH:MM" (different; across
+ *   midnight when from > to), `timezone` a zone name read from
+ *   $TZDIR (default /usr/share/zoneinfo) at load, "UTC", or a fixed offset
+ *   "+05:30"; `id` (default "quiet-hours", not a limit id).
+ * default_country (optional): "+49"; national phone numbers get it.
+ * unsubscribe (optional): `key` (purpose hash, default "hash"; checked
+ *   against env->ring when set), `ttl` of the links (1h..3660d, default
+ *   30d), `url` (http:// or https://, optional).
+ *
+ * Every function below accepts a NULL outreach (no section: nothing
+ * matches, no scopes, no limits, never quiet) and is read-only on an
+ * immutable policy: any thread, event callbacks included (no I/O, no
+ * locks, no allocation).
+ */
+struct pol_outreach;	/* part of a policy; NULL when it has no outreach */
+
+#define POL_OR_MAX_MAX		64	/* largest `max` of a limit */
+#define POL_OR_TOKEN_MAX	168	/* longest unsubscribe token, NUL incl. */
+
+/* The policy's outreach section (owned by the policy), or NULL. */
+const struct pol_outreach *pol_policy_outreach(const struct pol_policy *);
+
+/* Index of the outreach route matching the request (first in file order),
+ * or -1. <path> (path_len bytes) without the query; an unknown method
+ * matches nothing. */
+int	pol_or_route(const struct pol_outreach *, const char *method,
+	    const char *path, size_t path_len);
+/* The route's recipient path, canonical folded form ("$.recipients[*].email");
+ * NULL for a bad index. Owned by the policy. */
+const char *pol_or_recipient(const struct pol_outreach *, int route);
+/* The route's channel: *is_path = 1 and a canonical path, or 0 and a fixed
+ * name; NULL = none (then *is_path = 0). Owned by the policy. */
+const char *pol_or_channel(const struct pol_outreach *, int route,
+	    int *is_path);
+/* 1 when the limits, quiet hours and opt-outs apply to this caller: its
+ * principal is in `automated.principals` or one of its roles in
+ * `automated.roles`; else 0. */
+int	pol_or_automated(const struct pol_outreach *, const char *principal,
+	    const char *const *roles, size_t nroles);
+
+/* Counting scopes: "*" first (when some limit has no channel), then one per
+ * channel in order of first appearance. A scope's ring (how many send
+ * times the store keeps per recipient) is the largest max of its limits. */
+size_t	pol_or_nscopes(const struct pol_outreach *);
+/* "*" or the channel as first written; NULL past the end. */
+const char *pol_or_scope_name(const struct pol_outreach *, size_t i);
+unsigned pol_or_scope_ring(const struct pol_outreach *, size_t i);
+
+struct pol_or_limit {
+	const char	*id;
+	const char	*channel;	/* NULL: every channel */
+	unsigned	 scope;		/* index of its scope */
+	unsigned	 max;		/* 1..POL_OR_MAX_MAX */
+	uint32_t	 window_s;
+};
+size_t	pol_or_nlimits(const struct pol_outreach *);
+/* Limit i (file order), owned by the policy; NULL past the end. */
+const struct pol_or_limit *pol_or_limit_at(const struct pol_outreach *,
+	    size_t i);
+/* The limits that count a message on <channel> (chlen bytes; NULL or "" =
+ * no channel: only the all-channel limits): fills out[] with limit indexes
+ * in file order, at most cap of them (cap >= pol_or_nlimits() is always
+ * enough), and returns how many it wrote. */
+size_t	pol_or_limits_for(const struct pol_outreach *, const char *channel,
+	    size_t chlen, size_t *out, size_t cap);
+
+/* 1 when now_s (Unix seconds) falls in the quiet hours, with *until_s = the
+ * instant they end (the first at which the zone's wall clock reads `to` or
+ * later: on a spring-forward day that skips `to`, the transition) and *id
+ * the quiet hours id; either pointer may be NULL. 0 otherwise or when there
+ * are none. Any thread: zones are parsed at load, never through tzset. */
+int	pol_or_quiet(const struct pol_outreach *, int64_t now_s,
+	    int64_t *until_s, const char **id);
+
+/* Normalises a recipient value (len bytes) into buf (NUL-terminated) before
+ * it is fingerprinted, so that one person is one counter:
+ *   - ASCII white space trimmed at both ends; empty after that: -1;
+ *   - with an '@': an email, lower-cased (ASCII only; UTF-8 bytes kept);
+ *   - only digits, spaces, - . ( ) with an optional leading + or 00, and at
+ *     most 15 digits: a phone number in E.164, "+<digits>" ("+49 (0)30 ..."
+ *     drops the parenthesised trunk 0); a national number (no + or 00) gets
+ *     default_country, its single leading 0 removed ("030 1234-567" ->
+ *     "+49301234567"), or without default_country stays digits only;
+ *   - anything else (an id) as trimmed.
+ * Returns the length, or -1 when empty or it does not fit in cap. */
+long	pol_or_normalise(const struct pol_outreach *, const char *v,
+	    size_t len, char *buf, size_t cap);
+
+/*
+ * Unsubscribe tokens: "<fp>.<expiry>.<mac>" with fp the recipient's
+ * fingerprint (KEYS_FP_LEN base64url characters), expiry Unix seconds in
+ * decimal, and mac what keys_hash() writes ("KEYID:BASE64URL") under the
+ * `unsubscribe.key` over "custos-unsubscribe-v1\n<fp>\n<expiry>\n".
+ * Every character is unreserved in a URL or a ':' (allowed in a query by
+ * RFC 3986), so the token goes in "?token=..." without escaping.
+ * keys_hash() writes under the key's newest active version only, so a
+ * token is checked under that version: rotating the key invalidates the
+ * links sent before (they fail with "no key"; opt-outs already recorded
+ * stay).
+ */
+int	pol_or_has_unsubscribe(const struct pol_outreach *);
+/* The `unsubscribe.url`, owned by the policy; NULL when not set. */
+const char *pol_or_unsubscribe_url(const struct pol_outreach *);
+/* Makes a token for fingerprint <fp> (KEYS_FP_LEN characters, NUL-
+ * terminated) expiring at now_s + ttl into out (POL_OR_TOKEN_MAX is always
+ * enough): its length (NUL-terminated), or -1 (no unsubscribe section, no
+ * usable key in <ring>, a bad fp or now_s, out too small; out is then ""). */
+long	pol_or_token_make(const struct pol_outreach *, const struct keys_ring *,
+	    const char *fp, int64_t now_s, char *out, size_t cap);
+/* Checks token <tok> (len bytes, no NUL needed, as taken from the query
+ * and percent-decoded): 0, fp_out (KEYS_FP_LEN + 1 bytes) = its fingerprint
+ * and *why = NULL when valid; else -1, fp_out = "" and *why (static) =
+ * "malformed", "no key" (no unsubscribe section, the key is missing or has
+ * no active version, or the token was made under an older version),
+ * "bad signature" or "expired" (now_s >= expiry), checked in that order. The
+ * MAC is compared in constant time. why may be NULL. */
+int	pol_or_token_check(const struct pol_outreach *,
+	    const struct keys_ring *, const char *tok, size_t len,
+	    int64_t now_s, char *fp_out, const char **why);
+
 #endif

@@ -40,9 +40,8 @@ static const char *const method_names[] = {
 	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL,
 };
 
-/* Bits of one method name (len bytes), 0 when unknown. */
-static unsigned
-method_bit(const char *s, size_t len)
+unsigned
+pol_method_bit(const char *s, size_t len)
 {
 	if (len == 1 && s[0] == '*')
 		return POL_M_ANY;
@@ -74,7 +73,7 @@ pol_route_parse(const char *text, struct pol_route *r)
 
 		if (bar == NULL)
 			bar = sp;
-		if ((b = method_bit(p, (size_t)(bar - p))) == 0)
+		if ((b = pol_method_bit(p, (size_t)(bar - p))) == 0)
 			return -1;
 		r->methods |= b;
 		p = bar + (bar < sp);
@@ -231,6 +230,7 @@ struct loader {
 	struct pol_errs		*errs;		/* unsorted, moved at the end */
 	int			 have_default;
 	const struct pol_yaml_node *default_node;
+	const struct pol_yaml_node *outreach_node;	/* the first one */
 	/* class definitions, in order */
 	struct cls_class_def	*defs;
 	size_t			 ndefs, capdefs;
@@ -407,10 +407,10 @@ key:
 	return bad ? -1 : 0;
 }
 
-/* A list of names that must each be in <known> (NULL: anything). */
-static int
-name_list(struct loader *ld, const struct pol_yaml_node *n, const char *what,
-    const char *const *known, size_t nknown, const char ***out, size_t *nout)
+int
+pol_name_list(struct pol_errs *errs, const struct pol_yaml_node *n,
+    const char *what, const char *const *known, size_t nknown,
+    const char ***out, size_t *nout)
 {
 	const char	**v = NULL;
 	size_t		  cnt = 0;
@@ -425,11 +425,11 @@ name_list(struct loader *ld, const struct pol_yaml_node *n, const char *what,
 			return -1;
 		v[0] = pol_yaml_scalar(n);
 		cnt = 1;
-	} else if (pol_yaml_strlist(n, ld->errs, &v, &cnt) < 0)
+	} else if (pol_yaml_strlist(n, errs, &v, &cnt) < 0)
 		return -1;
 	if (cnt == 0) {
 		/* An empty list would match nothing: surely not meant. */
-		pol_yaml_error(n, ld->errs, "empty list of %ss (leave the key "
+		pol_yaml_error(n, errs, "empty list of %ss (leave the key "
 		    "out to match any %s)", what, what);
 		free(v);
 		return -1;
@@ -455,14 +455,14 @@ name_list(struct loader *ld, const struct pol_yaml_node *n, const char *what,
 			 * is often written before the principal exists): a
 			 * warning, and the rule waits for it. */
 			if (hint != NULL) {
-				pol_yaml_error(it, ld->errs, "unknown %s '%s' "
+				pol_yaml_error(it, errs, "unknown %s '%s' "
 				    "(did you mean '%s'?)", what, v[i], hint);
 				bad = 1;
 			} else if (strcmp(what, "principal") == 0)
-				pol_yaml_warn(it, ld->errs, "no principal '%s' "
+				pol_yaml_warn(it, errs, "no principal '%s' "
 				    "in the configuration (yet)", v[i]);
 			else
-				pol_yaml_warn(it, ld->errs, "no principal in the "
+				pol_yaml_warn(it, errs, "no principal in the "
 				    "configuration has %s '%s' (yet)", what, v[i]);
 			free(cand);
 		}
@@ -670,7 +670,7 @@ parse_rule(struct loader *ld, const struct pol_yaml_node *n,
 		const char **v = NULL;
 		size_t cnt = 0;
 
-		if (name_list(ld, x, "route", NULL, 0, &v, &cnt) < 0)
+		if (pol_name_list(ld->errs, x, "route", NULL, 0, &v, &cnt) < 0)
 			bad = 1;
 		else if ((r->routes = calloc(cnt + 1, sizeof(*r->routes)))
 		    == NULL) {
@@ -711,11 +711,11 @@ parse_rule(struct loader *ld, const struct pol_yaml_node *n,
 		}
 		free(v);
 	}
-	if (name_list(ld, pol_yaml_get(n, "roles"), "role",
+	if (pol_name_list(ld->errs, pol_yaml_get(n, "roles"), "role",
 	    ld->env ? ld->env->roles : NULL, ld->env ? ld->env->nroles : 0,
 	    &r->roles, &r->nroles) < 0)
 		bad = 1;
-	if (name_list(ld, pol_yaml_get(n, "principals"), "principal",
+	if (pol_name_list(ld->errs, pol_yaml_get(n, "principals"), "principal",
 	    ld->env ? ld->env->principals : NULL,
 	    ld->env ? ld->env->nprincipals : 0, &r->principals,
 	    &r->nprincipals) < 0)
@@ -732,7 +732,7 @@ parse_rule(struct loader *ld, const struct pol_yaml_node *n,
 		    ld->errs, "a rule takes 'classes' or 'levels', not both");
 		bad = 1;
 	}
-	if (name_list(ld, pol_yaml_get(n, "classes"), "class",
+	if (pol_name_list(ld->errs, pol_yaml_get(n, "classes"), "class",
 	    ld->class_names, ld->ndefs, &r->classes, &r->nclasses) < 0)
 		bad = 1;
 	if ((x = pol_yaml_get(n, "levels")) != NULL &&
@@ -758,13 +758,13 @@ parse_rule(struct loader *ld, const struct pol_yaml_node *n,
 			    "principals or roles that may use it");
 			bad = 1;
 		}
-		if (name_list(ld, pol_yaml_get(bg, "roles"), "role",
+		if (pol_name_list(ld->errs, pol_yaml_get(bg, "roles"), "role",
 		    ld->env ? ld->env->roles : NULL,
 		    ld->env ? ld->env->nroles : 0, &r->bg_roles,
 		    &r->nbg_roles) < 0)
 			bad = 1;
-		if (name_list(ld, pol_yaml_get(bg, "principals"), "principal",
-		    ld->env ? ld->env->principals : NULL,
+		if (pol_name_list(ld->errs, pol_yaml_get(bg, "principals"),
+		    "principal", ld->env ? ld->env->principals : NULL,
 		    ld->env ? ld->env->nprincipals : 0, &r->bg_principals,
 		    &r->nbg_principals) < 0)
 			bad = 1;
@@ -884,7 +884,7 @@ static int
 parse_doc(struct loader *ld, const struct pol_yaml *doc)
 {
 	static const char *const top[] = { "default", "classes", "rules",
-	    NULL };
+	    "outreach", NULL };
 	const struct pol_yaml_node *root = pol_yaml_root(doc), *x;
 	int bad = 0;
 
@@ -908,6 +908,23 @@ parse_doc(struct loader *ld, const struct pol_yaml *doc)
 	}
 	if (parse_classes(ld, pol_yaml_get(root, "classes")) < 0)
 		bad = 1;
+	if ((x = pol_yaml_get(root, "outreach")) != NULL) {
+		const struct pol_yaml_node *k = pol_yaml_key_of(x);
+
+		if (ld->outreach_node != NULL) {
+			pol_yaml_error(k, ld->errs, "'outreach' is already set "
+			    "at %s:%zu:%zu (one file holds it)",
+			    pol_yaml_node_file(ld->outreach_node),
+			    pol_yaml_line(ld->outreach_node),
+			    pol_yaml_col(ld->outreach_node));
+			bad = 1;
+		} else {
+			ld->outreach_node = k;
+			if (pol_or_parse(x, ld->env, ld->errs,
+			    &ld->p->outreach) < 0)
+				bad = 1;
+		}
+	}
 	return bad ? -1 : 0;
 }
 
@@ -975,6 +992,7 @@ pol_policy_free(struct pol_policy *p)
 	for (size_t i = 0; i < p->nrules; i++)
 		rule_free(&p->rules[i]);
 	free(p->rules);
+	pol_or_free(p->outreach);
 	cls_set_free(p->set);
 	for (size_t i = 0; i < p->ndocs; i++)
 		pol_yaml_free(p->docs[i]);

@@ -1,7 +1,8 @@
 /* tests/fuzz/fuzz_policy.c — libFuzzer target: arbitrary bytes as a policy
  * file through pol_policy_load_mem (YAML, classes, regexes, rules, checks),
- * and, when it loads, one small document's fields through the engine. Must
- * never crash, leak or hang; errors are expected. */
+ * and, when it loads, one small document's fields through the engine and a
+ * few requests through its outreach section. Must never crash, leak or
+ * hang; errors are expected. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,38 @@ static const char *const roles[] = { "sales_rep", "manager", "analyst" };
 static const char *const principals[] = { "rep-app", "oncall" };
 static const char *const routes[] = { "GET|POST /api/customers/**",
 	"* /files/**" };
+
+/* The pure functions of an outreach section, on fixed inputs. */
+static void
+fuzz_outreach(const struct pol_outreach *o)
+{
+	static const char *const vals[] = { " Jane@Example.COM ",
+	    "+49 (0)30 1234-567", "030 1234567", "(555) 010-9999", "cust-1",
+	    "", "0" };
+	const char	*r[] = { "marketing" }, *id;
+	size_t		 idx[8];
+	char		 buf[64];
+	int64_t		 until;
+	int		 rt, ip;
+
+	rt = pol_or_route(o, "POST", "/api/messages", 13);
+	(void)pol_or_recipient(o, rt);
+	(void)pol_or_channel(o, rt, &ip);
+	(void)pol_or_automated(o, "bot", r, 1);
+	for (size_t i = 0; i < pol_or_nscopes(o); i++)
+		if (pol_or_scope_name(o, i) == NULL)
+			abort();
+	if (pol_or_limits_for(o, "sms", 3, idx, 8) > 8)
+		abort();
+	for (int64_t t = 0; t < 4 * 86400; t += 3607)
+		if (pol_or_quiet(o, 1700000000 + t, &until, &id) &&
+		    until <= 1700000000 + t)
+			abort();
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		if (pol_or_normalise(o, vals[i], strlen(vals[i]), buf,
+		    sizeof(buf)) >= (long)sizeof(buf))
+			abort();
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -72,6 +105,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (devnull != NULL)
 			fclose(devnull);
 		pol_eval_free(ev);
+		fuzz_outreach(pol_policy_outreach(p));
 		pol_policy_free(p);
 	}
 	pol_errs_free(errs);

@@ -6,7 +6,7 @@ set -eu
 
 pkgs="build-essential pkg-config libevent-dev libssl-dev libsodium-dev \
 libyaml-dev libpcre2-dev zlib1g-dev libcmocka-dev libjansson-dev curl openssl \
-valgrind clang libclang-rt-dev"
+valgrind clang libclang-rt-dev tzdata"
 if [ "${1:-}" = "bench" ]; then
 	pkgs="$pkgs wrk nginx-light"
 fi
