@@ -45,11 +45,12 @@ extern const uint8_t	cls_email_punct[128];
 extern const char	cls_ev_cn_mobile[];
 
 /* values.c: runs the value detectors in mask over p[0..n) (whitespace
- * trimmed by the caller) and fills hits[kind] for every kind in mask. number:
- * the value is a JSON number (only plain integers are looked at). whole: a
- * field's whole value (then, up to 64 bytes, one pass over the bytes' classes
- * first rules detectors out; 0 for the candidates of free text, where that
- * does not pay). Returns the mask of kinds that hit. */
+ * trimmed by the caller). number: the value is a JSON number (only plain
+ * integers are looked at). whole: a field's whole value (then, up to 64
+ * bytes, one pass over the bytes' classes first rules detectors out; 0 for
+ * the candidates of free text, where that does not pay). Returns the mask of
+ * kinds in mask that hit; hits[kind] is set for those kinds only (the other
+ * entries are not written: read none of them). */
 uint32_t	cls_values_detect(const char *p, size_t n, int number,
 		    int whole, uint32_t mask, struct cls_vhit hits[CLS_K_NVALUE]);
 /* Whether the value could be a kind's value at all (shape only: digits for

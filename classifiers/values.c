@@ -811,20 +811,29 @@ static const uint16_t bclass[256] = {
 #undef X
 #undef O
 
+/* Runs one detector of the digits (it sets hits[k] on a hit only): the
+ * kind's bit when it hit. */
+static uint32_t
+detect(void (*fn)(const struct digits *, struct cls_vhit *),
+    const struct digits *t, struct cls_vhit hits[CLS_K_NVALUE], int k)
+{
+	hits[k].conf = 0;
+	fn(t, &hits[k]);
+	return hits[k].conf != 0 ? CLS_KBIT(k) : 0;
+}
+
 uint32_t
 cls_values_detect(const char *p, size_t n, int number, int whole,
     uint32_t mask, struct cls_vhit hits[CLS_K_NVALUE])
 {
 	struct digits t;
-	uint32_t found = 0;
+	uint32_t found = 0;	/* the kinds hit (hits[k] set for these) */
 	int id = 0;
 	/* what the pass over the classes allows; all 1 without the pass */
 	int at = 1, colon = 1, iban = 1, ipv4 = 1, digits = 1;
 
 	uint32_t want = mask;
 
-	for (int k = 0; k < CLS_K_NVALUE; k++)
-		hits[k].conf = 0;
 	if (n == 0)
 		return 0;
 	/* a phone is never also a card, an ID or a USCC: look for those too */
@@ -880,20 +889,29 @@ cls_values_detect(const char *p, size_t n, int number, int whole,
 				return 0;
 		}
 	}
-	if ((mask & CLS_KBIT(CLS_K_EMAIL)) && at && cls_email_ok(p, n))
+	if ((mask & CLS_KBIT(CLS_K_EMAIL)) && at && cls_email_ok(p, n)) {
 		hit(&hits[CLS_K_EMAIL], CLS_CONF_HIGH, 0, "format:email", NULL);
+		found |= CLS_KBIT(CLS_K_EMAIL);
+	}
 	if ((mask & CLS_KBIT(CLS_K_IBAN)) && n >= 15 && is_alpha((unsigned char)p[0])
-	    && iban && cls_iban_ok(p, n))
+	    && iban && cls_iban_ok(p, n)) {
 		hit(&hits[CLS_K_IBAN], CLS_CONF_HIGH, 0, "checksum:mod97", NULL);
-	if ((mask & CLS_KBIT(CLS_K_CN_USCC)) && n == 18 && cls_uscc_ok(p, n))
+		found |= CLS_KBIT(CLS_K_IBAN);
+	}
+	if ((mask & CLS_KBIT(CLS_K_CN_USCC)) && n == 18 && cls_uscc_ok(p, n)) {
 		hit(&hits[CLS_K_CN_USCC], CLS_CONF_HIGH, 0, "checksum:gb32100",
 		    NULL);
-	if ((mask & CLS_KBIT(CLS_K_IPV6)) && colon && ipv6_ok(p, n))
+		found |= CLS_KBIT(CLS_K_CN_USCC);
+	}
+	if ((mask & CLS_KBIT(CLS_K_IPV6)) && colon && ipv6_ok(p, n)) {
 		hit(&hits[CLS_K_IPV6], CLS_CONF_MEDIUM, 0, "format:ipv6", NULL);
+		found |= CLS_KBIT(CLS_K_IPV6);
+	}
 	if (!is_digit((unsigned char)p[0]) && p[0] != '+' && p[0] != '(')
 		goto done;
 	if ((mask & CLS_KBIT(CLS_K_IPV4)) && ipv4 && ipv4_ok(p, n)) {
 		hit(&hits[CLS_K_IPV4], CLS_CONF_MEDIUM, 0, "format:ipv4", NULL);
+		found |= CLS_KBIT(CLS_K_IPV4);
 		goto done;
 	}
 	if (!digits)
@@ -908,32 +926,30 @@ cls_values_detect(const char *p, size_t n, int number, int whole,
 	/* an all-digit USCC that is also a valid resident ID (province,
 	 * birth date and MOD 11-2 all agree) is taken as the ID */
 	if (id == 1)
-		hits[CLS_K_CN_USCC].conf = 0;
-	if ((mask & CLS_KBIT(CLS_K_CN_RESIDENT_ID)) && id == 1)
+		found &= ~CLS_KBIT(CLS_K_CN_USCC);
+	if ((mask & CLS_KBIT(CLS_K_CN_RESIDENT_ID)) && id == 1) {
 		hit(&hits[CLS_K_CN_RESIDENT_ID], CLS_CONF_HIGH, 0,
 		    "checksum:mod11-2", "date:valid");
-	else if ((mask & CLS_KBIT(CLS_K_CN_RESIDENT_ID)) && id == 2)
+		found |= CLS_KBIT(CLS_K_CN_RESIDENT_ID);
+	} else if ((mask & CLS_KBIT(CLS_K_CN_RESIDENT_ID)) && id == 2) {
 		hit(&hits[CLS_K_CN_RESIDENT_ID], CLS_CONF_LOW, 1, "format:id15",
 		    "date:valid");
+		found |= CLS_KBIT(CLS_K_CN_RESIDENT_ID);
+	}
 	/* an 18-digit number that is a valid resident ID is not also a card
 	 * (UnionPay 62... and Gansu 62... share a prefix) */
 	if ((mask & CLS_KBIT(CLS_K_PAYMENT_CARD)) && id != 1)
-		detect_card(&t, &hits[CLS_K_PAYMENT_CARD]);
+		found |= detect(detect_card, &t, hits, CLS_K_PAYMENT_CARD);
 	if (mask & CLS_KBIT(CLS_K_CN_MOBILE))
-		detect_cn_mobile(&t, &hits[CLS_K_CN_MOBILE]);
+		found |= detect(detect_cn_mobile, &t, hits, CLS_K_CN_MOBILE);
 	if ((mask & CLS_KBIT(CLS_K_PHONE)) && id == 0 &&
-	    hits[CLS_K_PAYMENT_CARD].conf == 0 && hits[CLS_K_CN_USCC].conf == 0)
-		detect_phone(&t, &hits[CLS_K_PHONE]);
+	    !(found & (CLS_KBIT(CLS_K_PAYMENT_CARD) | CLS_KBIT(CLS_K_CN_USCC))))
+		found |= detect(detect_phone, &t, hits, CLS_K_PHONE);
 	if (mask & CLS_KBIT(CLS_K_US_SSN))
-		detect_ssn(&t, &hits[CLS_K_US_SSN]);
+		found |= detect(detect_ssn, &t, hits, CLS_K_US_SSN);
 done:
-	for (int k = 0; k < CLS_K_NVALUE; k++) {
-		if (!(want & CLS_KBIT(k)))
-			hits[k].conf = 0;
-		else if (hits[k].conf != 0)
-			found |= CLS_KBIT(k);
-	}
-	return found;
+	/* kinds looked for only to rule others out are not reported */
+	return found & want;
 }
 
 int
