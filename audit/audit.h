@@ -392,4 +392,190 @@ const struct audit_override *audit_ovr_match(const struct audit_ovr_snap *,
 int	audit_ovr_record(struct audit_rec *, const struct audit_override *,
 	    const char *op);
 
+/* ---------------------------------------------------------- outreach state */
+
+/*
+ * Cooling-off periods and opt-outs for automated contact (issue 9). The
+ * store counts, per recipient fingerprint, the sends of automated messages
+ * in sliding windows and keeps the set of recipients who opted out.
+ *
+ * Send times live in memory, in a table of OR_NSHARDS (64) shards, each a
+ * mutex-guarded open-addressing array; so take() from any worker costs one
+ * uncontended lock and a probe or two. They survive a restart through
+ * STATE_DIR/outreach.journal, a binary log of fixed 16-byte records (all
+ * integers little-endian):
+ *
+ *   header  "custosor" (8 bytes), uint32 version (1), uint32 horizon_s
+ *   record  uint64 key, uint32 tag, uint32 time_s
+ *
+ * key is the recipient's 64-bit table key (below), tag the scope's name
+ * hash (32-bit FNV-1a with the top bit cleared) or, with the top bit set, a
+ * give-back of that time; horizon_s is the longest limit window known (0:
+ * none yet; flush() updates it in place). flush() appends the records of the
+ * sends taken since the last flush (write(), no fsync: a crash loses at most
+ * the last flush interval); open() replays them and rewrites the file from
+ * memory (tmp + fsync + rename + fsync of the directory), as flush() does
+ * when the file is more than 4 times the live state and above 1 MiB. A torn
+ * last record (crash mid-write) is ignored; a file that does not start with
+ * the header is refused, never overwritten. Only one process may use a state
+ * directory: open() takes an exclusive flock on STATE_DIR/outreach.lock.
+ *
+ * The table key of a fingerprint is a 64-bit mix of its 22 characters (see
+ * fp_key() in outreach.c; it is part of the journal format). Fingerprints
+ * are keyed hashes, never addresses; no address is ever stored.
+ *
+ * Opt-outs are kept in STATE_DIR/optouts.jsonl, chained exactly like
+ * overrides.jsonl (seq, time, prev, hash: see the top of this file), one
+ * line per change, fdatasync'd before the call returns:
+ *   {"seq":S,"time":T,"op":"optout"|"consent","fingerprint":FP,
+ *    "source":"admin"|"unsubscribe"|null,"author":A|null,"reason":R|null,
+ *    "prev":P,"hash":H}
+ * time is the now_ms of the change; consent records carry "source":null.
+ * open() refuses an edited, deleted or reordered line with
+ * "PATH:LINE: hash mismatch (record edited)" or "...: chain broken".
+ */
+/* A recipient's fingerprint: base64url of a keyed BLAKE2b-128, as
+ * keys_fingerprint() writes. */
+#define AUDIT_OR_FP_LEN		22
+#define AUDIT_OR_MAX_SCOPES	8
+#define AUDIT_OR_MAX_RING	64		/* most sends one scope remembers */
+
+/* Layout: the counting scopes, e.g. {"*", 3} (all channels, keep the last 3
+ * sends) and {"sms", 1}. A recipient's entry keeps, per scope, a ring of its
+ * last <ring> send times (uint32 seconds), so the limits are exact. Names
+ * are unique, 1..63 bytes; ring is 1..AUDIT_OR_MAX_RING. */
+struct audit_or_scope { const char *name; unsigned ring; };
+/* One limit of a message: at most <max> (1..ring of its scope) sends within
+ * the last <window_s> seconds, counted in scope <scope> (index into layout). */
+struct audit_or_limit { unsigned scope; unsigned max; uint32_t window_s; };
+
+struct audit_outreach;
+
+/*
+ * Opens (creating files as needed) the store in <state_dir> (NULL: memory
+ * only, for tests and benchmarks), replays its journal into the given layout,
+ * caps live recipients at <max_recipients> (0: 16M). NULL with a message in
+ * err: bad layout, the directory in use by another process, a journal that is
+ * not one (bad magic or version), a broken optouts.jsonl chain, I/O errors.
+ * The replay never drops a recorded send: a journal holding more recipients
+ * than max_recipients (the cap was lowered) is loaded whole, and new
+ * recipients get AUDIT_OR_FULL until enough of them are dead. Blocking I/O:
+ * main thread.
+ */
+struct audit_outreach	*audit_or_open(const char *state_dir,
+			    const struct audit_or_scope *, size_t nscopes,
+			    size_t max_recipients, char *err, size_t errsize);
+/* Flushes, then frees; NULL ok. No call may run concurrently or after. */
+void			 audit_or_close(struct audit_outreach *);
+/*
+ * A new layout (policy reload): histories of scopes with the same name carry
+ * over (newest times kept when a ring shrinks); others start empty. Main
+ * thread, while workers keep calling take(): 0 or -1 + err (bad layout, or
+ * out of memory, in which case nothing changed). Every shard switches at
+ * once (all shard locks held for one copying pass over the table: 13 ms
+ * per million recipients measured; allocation happens before), so no take()
+ * sees a mix of layouts. Limits name
+ * scopes by index: the caller publishes limits built for the new layout
+ * only after this returns; a take() whose limit names a scope the layout
+ * lacks, or a max above its ring, is refused (AUDIT_OR_FULL, EINVAL).
+ */
+int	audit_or_layout(struct audit_outreach *, const struct audit_or_scope *,
+	    size_t nscopes, char *err, size_t errsize);
+
+enum audit_or_verdict { AUDIT_OR_OK, AUDIT_OR_LIMIT, AUDIT_OR_FULL };
+/*
+ * Atomically against every other thread: for each limit, counts <fp>'s sends
+ * in its scope with time > now_s - window_s. If one has reached max: returns
+ * AUDIT_OR_LIMIT, *which = index of that limit (the first one in the array
+ * that is reached), *retry_s = seconds until it admits one more send (>= 1),
+ * nothing recorded. Else records one send at now_s in each distinct scope
+ * the limits name and returns AUDIT_OR_OK (n == 0: OK, nothing recorded).
+ * AUDIT_OR_FULL: a new recipient while max_recipients live ones are tracked
+ * (entries whose newest send is older than every window of the layout's
+ * limits are not live and may be reused; the caller fails closed), errno
+ * ENOSPC; also, fail closed, for a programming error: fp not 22 base64url
+ * characters, now_s outside 1..UINT32_MAX, a limit naming no scope of the
+ * layout, max 0 or above the scope's ring, window_s 0 (errno EINVAL), or a
+ * table that cannot grow (ENOMEM). which and retry_s may be NULL and are
+ * only set for AUDIT_OR_LIMIT.
+ * "Every window" is the longest window_s any take() has passed since open
+ * (kept in the journal header across restarts): the store learns it.
+ * Any thread, event callbacks included: no I/O, no allocation on the hot
+ * path except table growth and the growth of a shard's journal buffer.
+ */
+int	audit_or_take(struct audit_outreach *, const char *fp, int64_t now_s,
+	    const struct audit_or_limit *, size_t n, size_t *which,
+	    int64_t *retry_s);
+/*
+ * Undoes one take() of <fp> at <now_s> on these limits' scopes (a request
+ * with several recipients where a later one was refused): removes one send
+ * at now_s from each distinct scope, and journals it. Exact for the latest
+ * take() of a recipient (each scope keeps one send beyond its ring for this);
+ * give back before taking the same fp again. Unknown fp or time: no-op. Any
+ * thread.
+ */
+void	audit_or_give_back(struct audit_outreach *, const char *fp,
+	    int64_t now_s, const struct audit_or_limit *, size_t n);
+/*
+ * Appends recorded sends to the journal (write(), no fsync) and compacts it
+ * when it is far larger than the live state. Main thread, called from a
+ * 250 ms timer and by close. 0 or -1 (errno); after a failure the records
+ * are not lost from memory: the next flush rewrites the journal whole.
+ * Memory-only stores: 0, nothing done.
+ */
+int	audit_or_flush(struct audit_outreach *);
+
+/*
+ * Opt-outs: a set of fingerprints with a durable history
+ * (state_dir/optouts.jsonl, one JSON line per change, fsync'd before the call
+ * returns, hash-chained like overrides.jsonl so an edit is refused at open).
+ * add: 0 added, 1 already opted out, -1 error; author and reason may be NULL.
+ * remove: reason is required (the recorded re-consent); 0, -1 with errno
+ * ENOENT when not opted out, -1 other. Changes are serialised and block on
+ * the disk: not from event callbacks. -1 with errno EINVAL (bad fp, source
+ * not "admin" or "unsubscribe", removal without reason) and a message in
+ * err; EIO and the like when the file cannot be written (nothing changed).
+ * Memory-only stores keep the set in memory only.
+ */
+int	audit_or_optout_add(struct audit_outreach *, const char *fp,
+	    const char *source /* "admin" | "unsubscribe" */,
+	    const char *author, const char *reason, int64_t now_ms, char *err,
+	    size_t errsize);
+int	audit_or_optout_remove(struct audit_outreach *, const char *fp,
+	    const char *author, const char *reason, int64_t now_ms, char *err,
+	    size_t errsize);
+/* 1 / 0 (0 for an invalid fp); any thread, fast (read lock). */
+int	audit_or_opted_out(struct audit_outreach *, const char *fp);
+struct audit_or_optout {
+	char	fp[AUDIT_OR_FP_LEN + 1];
+	int64_t	since_ms;
+	char	source[16];
+};
+/* Calls fn for each current opt-out (any order; under a read lock, fn must
+ * not call back into the store). */
+void	audit_or_optout_each(struct audit_outreach *,
+	    void (*fn)(void *arg, const struct audit_or_optout *), void *arg);
+size_t	audit_or_optout_count(struct audit_outreach *);
+/* Live recipients tracked and the bytes their table takes (for /metrics and
+ * the benchmark). recipients counts every occupied entry: dead ones not yet
+ * reused are included until a sweep or a new recipient takes their slot. */
+void	audit_or_stats(struct audit_outreach *, size_t *recipients,
+	    size_t *bytes);
+
+/* More figures for /metrics and logs; any thread, no lock held long. */
+struct audit_or_counters {
+	size_t		recipients;	/* as audit_or_stats() */
+	size_t		table_bytes;	/* as audit_or_stats() */
+	size_t		pending;	/* journal records waiting for flush */
+	uint64_t	journal_bytes;	/* size of outreach.journal */
+	uint64_t	write_errors;	/* failed journal writes and rewrites */
+	uint64_t	rewrites;	/* journal rewrites (open, compaction,
+					 * recovery after an error) */
+	uint64_t	full;		/* takes refused with AUDIT_OR_FULL */
+	uint32_t	horizon_s;	/* longest window seen, 0: none yet */
+	size_t		optouts;
+};
+void	audit_or_get_counters(struct audit_outreach *,
+	    struct audit_or_counters *);
+
 #endif
