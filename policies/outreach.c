@@ -17,7 +17,7 @@
 
 #define OR_WIN_MIN	1LL			/* 1s */
 #define OR_WIN_MAX	(366LL * 86400)		/* 366d */
-#define OR_TTL_MIN	3600LL			/* 1h */
+#define OR_TTL_MIN	1LL			/* short links are for tests */
 #define OR_TTL_MAX	(3660LL * 86400)	/* ten years */
 #define OR_TTL_DEFAULT	(30LL * 86400)
 #define OR_TOKEN_CTX	"custos-unsubscribe-v1\n"

@@ -84,6 +84,29 @@ admin_metrics(struct exchange *ex, const struct cfg_admin_token *t)
 	    atomic_load(&st->json_rejected));
 	metric(b, "custos_response_bytes_total", "counter",
 	    "Body bytes sent to clients.", atomic_load(&st->bytes_out));
+	evbuffer_add_printf(b, "# HELP custos_outreach_total Automated "
+	    "messages weighed by the outreach policy, by verdict.\n"
+	    "# TYPE custos_outreach_total counter\n"
+	    "custos_outreach_total{verdict=\"allowed\"} %llu\n"
+	    "custos_outreach_total{verdict=\"limit\"} %llu\n"
+	    "custos_outreach_total{verdict=\"quiet_hours\"} %llu\n"
+	    "custos_outreach_total{verdict=\"opted_out\"} %llu\n",
+	    (unsigned long long)atomic_load(&st->outreach_allowed),
+	    (unsigned long long)atomic_load(&st->outreach_limited),
+	    (unsigned long long)atomic_load(&st->outreach_quiet),
+	    (unsigned long long)atomic_load(&st->outreach_optout));
+	if (srv->outreach != NULL) {
+		size_t	nrec = 0, bytes = 0;
+
+		audit_or_stats(srv->outreach, &nrec, &bytes);
+		metric(b, "custos_outreach_recipients", "gauge",
+		    "Recipients with sends inside a limit's window.", nrec);
+		metric(b, "custos_outreach_state_bytes", "gauge",
+		    "Memory the outreach counters take.", bytes);
+		metric(b, "custos_optouts", "gauge",
+		    "Recipients who opted out of automated contact.",
+		    audit_or_optout_count(srv->outreach));
+	}
 	metric(b, "custos_reloads_total", "counter", "Successful reloads.",
 	    atomic_load(&st->reloads));
 	metric(b, "custos_reload_failures_total", "counter",
@@ -139,6 +162,14 @@ static const struct admin_route admin_routes[] = {
 	{CFG_M_DELETE, "/v1/overrides/", CFG_ROLE_REVIEWER,
 	    admin_override_revoke},
 	{CFG_M_GET, "/v1/audit/export", CFG_ROLE_AUDITOR, admin_audit_export},
+	{CFG_M_GET, "/v1/optouts", CFG_ROLE_REVIEWER | CFG_ROLE_AUDITOR |
+	    CFG_ROLE_ADMIN, admin_optouts_list},
+	{CFG_M_POST, "/v1/optouts", CFG_ROLE_REVIEWER | CFG_ROLE_ADMIN,
+	    admin_optouts_add},
+	{CFG_M_DELETE, "/v1/optouts", CFG_ROLE_REVIEWER | CFG_ROLE_ADMIN,
+	    admin_optouts_remove},
+	{CFG_M_DELETE, "/v1/optouts/", CFG_ROLE_REVIEWER | CFG_ROLE_ADMIN,
+	    admin_optouts_remove},
 };
 
 /* 1 when <path> is the route's: equal, or for a route ending in '/', that

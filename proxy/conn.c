@@ -223,6 +223,7 @@ ex_free(struct exchange *ex)
 	if (ex->up != NULL)
 		upstream_release(ex, 0);
 	body_free(ex);
+	outreach_free(ex);
 	http_head_clear(&ex->req);
 	http_head_clear(&ex->resp);
 	if (ex->reqraw)
@@ -338,6 +339,14 @@ ex_reply_json(struct exchange *ex, int status, const char *json, size_t len)
 void
 ex_error(struct exchange *ex, int status, const char *code, const char *reason)
 {
+	ex_error_hdr(ex, status, code, reason, status == 401 ?
+	    "WWW-Authenticate: Bearer realm=\"custos\"\r\n" : NULL);
+}
+
+void
+ex_error_hdr(struct exchange *ex, int status, const char *code,
+    const char *reason, const char *extra)
+{
 	struct evbuffer *b;
 
 	if (ex->committed) {
@@ -357,8 +366,7 @@ ex_error(struct exchange *ex, int status, const char *code, const char *reason)
 	(void)json_quote(b, reason, strlen(reason));
 	evbuffer_add_printf(b, ",\"request_id\":\"%s\"}\n", ex->id[0] ? ex->id : "-");
 	ex_reply(ex, status, "application/json", (const char *)
-	    evbuffer_pullup(b, -1), evbuffer_get_length(b),
-	    status == 401 ? "WWW-Authenticate: Bearer realm=\"custos\"\r\n" : NULL);
+	    evbuffer_pullup(b, -1), evbuffer_get_length(b), extra);
 	evbuffer_free(b);
 }
 
@@ -492,6 +500,8 @@ ex_forward(struct exchange *ex)
 		    "the audit log cannot be written; try again later");
 		return;
 	}
+	if (outreach_check(ex) < 0)
+		return;
 	if (evbuffer_get_length(ex->reqraw) > 0) {
 		ct = http_head_get(rq, "Content-Type");
 		if (ct != NULL && body_is_json_type(ct->value, ct->value_len)) {
@@ -499,10 +509,12 @@ ex_forward(struct exchange *ex)
 				goto oom;
 			if (body_request(ex, ex->reqraw, b) < 0) {
 				evbuffer_free(b);
+				outreach_undo(ex);
 				return;
 			}
 			body = b;
 		} else if (ex->route->non_json != CFG_NON_JSON_PASS) {
+			outreach_undo(ex);
 			ex_error(ex, 415, "unsupported_media_type",
 			    "this route only accepts JSON bodies");
 			return;
@@ -517,7 +529,7 @@ ex_forward(struct exchange *ex)
 		static const char *const drop[] = {
 			"Host", "Authorization", "X-Forwarded-Proto",
 			"X-Request-Id", "Accept-Encoding", "Expect",
-			"X-Custos-Justification", NULL,
+			"X-Custos-Justification", "X-Custos-Unsubscribe", NULL,
 		};
 		int skip = http_header_is_hop(rq, h);
 
@@ -545,6 +557,9 @@ ex_forward(struct exchange *ex)
 	evbuffer_add_printf(ex->upreq, "X-Forwarded-Proto: %s\r\n"
 	    "X-Request-Id: %s\r\nAccept-Encoding: identity\r\n",
 	    ex->c->tls ? "https" : "http", ex->id);
+	if (outreach_link(ex) != NULL)
+		evbuffer_add_printf(ex->upreq, "X-Custos-Unsubscribe: %s\r\n",
+		    outreach_link(ex));
 	if (evbuffer_get_length(body) > 0 || rq->method_bit &
 	    (CFG_M_POST | CFG_M_PUT | CFG_M_PATCH))
 		evbuffer_add_printf(ex->upreq, "Content-Length: %zu\r\n",
@@ -559,6 +574,7 @@ ex_forward(struct exchange *ex)
 oom:
 	if (b != NULL)
 		evbuffer_free(b);
+	outreach_undo(ex);
 	ex_error(ex, 503, "overloaded", "out of memory");
 }
 
@@ -569,6 +585,8 @@ ex_request_done(struct exchange *ex)
 	ex->reqbody_done = 1;
 	if (ex->c->listener < 0)
 		admin_handle(ex);
+	else if (ex->unsub)
+		outreach_unsubscribe(ex);
 	else
 		ex_forward(ex);
 }
@@ -611,6 +629,11 @@ ex_begin(struct exchange *ex)
 	ex->keep_alive = ex->req.keep_alive;
 	if (c->listener < 0) {
 		ex->route_name = "admin";
+		max = 65536;
+	} else if (outreach_is_unsubscribe(ex)) {
+		/* Public: the signed token in the link is the credential. */
+		ex->unsub = 1;
+		ex->route_name = OUTREACH_UNSUBSCRIBE_PATH;
 		max = 65536;
 	} else {
 		if (ex_authenticate(ex) < 0)

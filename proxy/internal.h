@@ -27,8 +27,10 @@ struct json_rw;
 struct keys_ring;
 struct pol_policy;
 struct pol_eval;
+struct pol_errs;
 struct cls_scratch;
 struct keys_fpcache;
+struct cfg_admin_token;
 
 /*
  * A generation is one loaded configuration with everything built from it
@@ -66,6 +68,10 @@ struct proxy_stats {
 	atomic_llong	connections;		/* open client connections */
 	atomic_ullong	reloads;
 	atomic_ullong	reload_failures;
+	atomic_ullong	outreach_allowed;	/* automated messages let through */
+	atomic_ullong	outreach_limited;	/* refused: a limit (429) */
+	atomic_ullong	outreach_quiet;		/* refused: quiet hours (429) */
+	atomic_ullong	outreach_optout;	/* refused: opted out (451) */
 };
 
 struct conn;
@@ -132,6 +138,9 @@ struct proxy_server {
 	size_t			 nquota;
 	uint64_t		 next_gen_id;
 	struct audit_ovr_store	*ovr;		/* NULL: no state_dir */
+	struct audit_outreach	*outreach;	/* NULL: no outreach policy yet */
+	struct event		*outreach_timer;	/* journal flush */
+	int			 outreach_flush_failed;
 };
 
 /* A request/response exchange on a client connection. */
@@ -185,6 +194,9 @@ struct exchange {
 	/* the overrides ex->ev decides under; held until ex->ev is freed,
 	 * since its decisions point at override ids inside it */
 	struct audit_ovr_snap	*ovr;
+	/* outreach (proxy/outreach.c) */
+	struct or_hold		*orh;		/* what an admitted message took */
+	int			 unsub;		/* the public unsubscribe link */
 };
 
 struct conn {
@@ -212,6 +224,9 @@ void	conn_free(struct conn *);
 void	conn_close_idle(struct worker *);
 /* Ends the exchange with a JSON error {"error","reason","request_id"}. */
 void	ex_error(struct exchange *, int status, const char *code, const char *reason);
+/* The same with extra header lines ("Name: value\r\n"...), e.g. Retry-After. */
+void	ex_error_hdr(struct exchange *, int status, const char *code,
+	    const char *reason, const char *extra_headers);
 /* Sends a complete response with a JSON body (copied). */
 void	ex_reply_json(struct exchange *, int status, const char *json, size_t len);
 void	ex_reply(struct exchange *, int status, const char *ctype,
@@ -279,6 +294,33 @@ int	override_rank(enum pol_action);
  * or the same action. */
 int	override_effect(const char *ovr_action, enum pol_action decided,
 	    enum pol_action *out);
+
+/* outreach.c: the outreach section of the policy (issue 9). */
+#define OUTREACH_UNSUBSCRIBE_PATH	"/unsubscribe"
+struct or_hold;
+/* Errors (into errs) when the generation's policy has an outreach section
+ * but the configuration lacks state_dir or keys: -1, else 0. */
+int	outreach_gen_check(const struct proxy_gen *, struct pol_errs *errs);
+/* Opens the state store for <g>'s outreach section, or gives the open store
+ * the new layout (reload). Main thread. 0, or -1 with err. */
+int	outreach_open(struct proxy_server *, const struct proxy_gen *g,
+	    char *err, size_t errsize);
+void	outreach_close(struct proxy_server *);
+/* Weighs a message request of an automated caller before it goes up:
+ * opt-outs (451), quiet hours and limits (429 + Retry-After), each refusal
+ * audited. 0 to go on (the counters are taken: outreach_undo() if the
+ * request fails before the upstream), -1 after answering. */
+int	outreach_check(struct exchange *);
+void	outreach_undo(struct exchange *);
+/* The unsubscribe link for the upstream (X-Custos-Unsubscribe), or NULL. */
+const char *outreach_link(const struct exchange *);
+void	outreach_free(struct exchange *);
+/* The public unsubscribe link: is this request it, and answer it. */
+int	outreach_is_unsubscribe(const struct exchange *);
+void	outreach_unsubscribe(struct exchange *);
+void	admin_optouts_list(struct exchange *, const struct cfg_admin_token *t);
+void	admin_optouts_add(struct exchange *, const struct cfg_admin_token *t);
+void	admin_optouts_remove(struct exchange *, const struct cfg_admin_token *t);
 
 /* admin_audit.c: decisions, overrides and audit export on the admin API.
  * The handlers run on the main thread; <t> is the caller's admin token. */

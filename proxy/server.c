@@ -118,6 +118,8 @@ proxy_gen_new(struct proxy_config *cfg, struct pol_errs *errs)
 	if (cfg->npolicies > 0 &&
 	    (g->policy = gen_load_policy(cfg, g->ring, errs)) == NULL)
 		goto fail;
+	if (outreach_gen_check(g, errs) < 0)
+		goto fail;
 
 	/* The version names what decides: the policy files' hash when there
 	 * are policies, else a hash of the configuration file. */
@@ -459,6 +461,17 @@ server_reload(struct proxy_server *srv, int from_admin, struct evbuffer *why)
 		    "restart custos to apply them");
 	if (cfg != NULL && pol_errs_count(errs) == 0)
 		g = proxy_gen_new(cfg, errs);
+	if (g != NULL) {
+		char	err[512];
+
+		if (outreach_open(srv, g, err, sizeof(err)) < 0) {
+			pol_errs_add(errs, POL_ERROR, srv->config_path, 0, 0,
+			    "outreach state: %s", err);
+			proxy_gen_unref(g);	/* frees cfg with it */
+			g = NULL;
+			cfg = NULL;
+		}
+	}
 	if (g == NULL) {
 		proxy_config_free(cfg);
 		atomic_fetch_add(&srv->stats.reload_failures, 1);
@@ -635,6 +648,15 @@ proxy_server_run(const char *config_path)
 	}
 	if ((srv.base = event_base_new()) == NULL)
 		goto fail;
+	{
+		char	err[512];
+
+		if (outreach_open(&srv, srv.gen, err, sizeof(err)) < 0) {
+			fprintf(stderr, "custos: cannot open the outreach state "
+			    "in %s: %s\n", cfg->state_dir, err);
+			goto fail;
+		}
+	}
 	srv.main.is_main = 1;
 	if (worker_init(&srv.main, &srv, -1, srv.base) < 0)
 		goto fail;
@@ -706,6 +728,7 @@ fail:
 	for (int i = 0; srv.workers && i < srv.nworkers; i++)
 		worker_fini(&srv.workers[i]);
 	free(srv.workers);
+	outreach_close(&srv);		/* flushes the journal */
 	if (srv.admin)
 		evconnlistener_free(srv.admin);
 	if (srv.base) {

@@ -20,7 +20,11 @@ assert_eq "$(jq '.notes | length' <(curl -s "$B/api/notes"))" 20 "notes"
 assert_eq "$(curl -s "$B/api/customers/42" | sha256sum)" \
 	"$(curl -s "$B/api/customers/42" | sha256sum)" "deterministic records"
 assert_eq "$(curl -s -XPOST -d '{"text":"hi"}' "$B/api/messages" -w ' %{http_code}')" \
-	'{"queued": true} 202' "messages queued"
+	'{"queued": true, "id": 1, "unsubscribe": null} 202' "messages queued"
+assert_eq "$(curl -s -XPOST -H 'X-Custos-Unsubscribe: /unsubscribe?token=t' \
+	"$B/api/campaigns/7/send" -w ' %{http_code}')" \
+	'{"queued": true, "id": 2, "unsubscribe": "/unsubscribe?token=t"} 202' "campaign queued"
+assert_eq "$(curl -s "$B/api/messages")" '{"received": 2}' "messages counted"
 stored='{"name":"Test Person","id_number":"110101198509093806"}'
 assert_eq "$(curl -s -XPUT -H 'Content-Type: application/json' -d "$stored" \
 	"$B/api/customers/77" -w ' %{http_code}')" "$stored 200" "PUT echoes the record"

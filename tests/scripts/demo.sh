@@ -41,6 +41,9 @@ Try:
   curl -s http://127.0.0.1:9090/healthz
   curl -s -H 'Authorization: Bearer demo-admin-token' http://127.0.0.1:9090/metrics
   curl -s -X POST -H 'Authorization: Bearer demo-admin-token' http://127.0.0.1:9090/v1/reload
+  # outreach: the AI assistant may write to a person once a day (twice: 429)
+  curl -s -H 'Authorization: Bearer demo-ai-key' -H 'Content-Type: application/json' \
+    -d '{"to": "ines@example.com", "channel": "email"}' http://127.0.0.1:8080/api/messages
 
 Demo API keys: demo-rep-key (sales_rep), demo-manager-key (manager),
 demo-analyst-key (analyst), demo-ai-key (ai_assistant), demo-marketing-key (marketing).

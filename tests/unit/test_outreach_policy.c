@@ -489,19 +489,19 @@ t_durations(void **state)
 		    bad[i].msg);
 		assert_msgs(y, &w, 1);
 	}
-	/* The ttl of unsubscribe links: 1h..3660d. */
+	/* The ttl of unsubscribe links: 1s..3660d. */
 	{
 		static const char *const w[] = {
-			"p.yaml:4:22: error: 'ttl' must be a duration from 1h "
+			"p.yaml:4:22: error: 'ttl' must be a duration from 1s "
 			"to 3660d (\"90s\", \"30m\", \"24h\", \"7d\", or "
-			"milliseconds), not '10m'",
+			"milliseconds), not '3661d'",
 		};
 
 		assert_msgs("outreach:\n"
 		    "  routes: [{match: \"POST /api/messages\", recipient: "
 		    "\"$.to\"}]\n"
 		    "  automated: {roles: [marketing]}\n"
-		    "  unsubscribe: {ttl: 10m}\n", w, 1);
+		    "  unsubscribe: {ttl: 3661d}\n", w, 1);
 	}
 }
 
@@ -1472,7 +1472,8 @@ t_example_policy(void **state)
 {
 	static const char *const ai[] = { "ai_assistant" };
 	static const char *const rep[] = { "sales_rep" };
-	const char			*files[] = { "policies/examples/crm.yaml" };
+	const char			*files[] = { "policies/examples/crm.yaml",
+					    "policies/examples/outreach.yaml" };
 	struct pol_errs			*errs = pol_errs_new();
 	struct pol_env			 e = env_full();
 	struct pol_policy		*p;
@@ -1481,7 +1482,7 @@ t_example_policy(void **state)
 
 	(void)state;
 	setenv("TZDIR", "/usr/share/zoneinfo", 1);
-	p = pol_policy_load(files, 1, &e, errs);
+	p = pol_policy_load(files, 2, &e, errs);
 	if (p == NULL || pol_errs_total(errs) > 0)
 		pol_errs_print(errs, stderr);
 	assert_non_null(p);
