@@ -94,4 +94,28 @@ void	audit_buf_add(struct audit_buf *, const void *s, size_t len);
 void	audit_buf_str(struct audit_buf *, const char *s, size_t len);	/* quoted */
 void	audit_buf_free(struct audit_buf *);
 
+/* statefile.c — a hash-chained JSON Lines file of live state (overrides,
+ * opt-outs): each change one line, fdatasync'd, chained like the log. */
+struct audit_sfile {
+	int		 fd;		/* -1: not open */
+	char		*path;
+	off_t		 size;		/* bytes of whole lines */
+	uint64_t	 seq;
+	char		 head[AUDIT_HASH_HEX + 1];
+};
+/* Opens (creating, with its directory entry made durable) <path> and hands
+ * every whole line to replay(arg, doc) in order, after checking its hash and
+ * its place in the chain; a torn last line (a crash before its fsync) is cut
+ * off. replay returns -1 for a line it cannot use: the message is then
+ * <what>. 0, or -1 with "PATH:LINE: why" or "PATH: error" in err; close
+ * <sf> either way. */
+int	audit_sfile_open(struct audit_sfile *sf, const char *path,
+	    const char *what, int (*replay)(void *arg, const struct ajson_doc *),
+	    void *arg, char *err, size_t errsize);
+/* Appends the chained line of <body> at <ts> and fdatasyncs it. 0, or -1
+ * (errno) with nothing of the line left in the file. */
+int	audit_sfile_append(struct audit_sfile *sf, const struct timespec *ts,
+	    const char *body, size_t len);
+void	audit_sfile_close(struct audit_sfile *sf);	/* idempotent */
+
 #endif

@@ -120,11 +120,8 @@ struct audit_outreach {
 	pthread_rwlock_t	 olock;
 	struct or_opt		*opt;
 	size_t			 ocap, on;
-	int			 ofd;
+	struct audit_sfile	 ofile;		/* optouts.jsonl; fd -1: memory only */
 	char			*opath;
-	uint64_t		 oseq;
-	char			 ohead[AUDIT_HASH_HEX + 1];
-	off_t			 osize;
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -1145,22 +1142,19 @@ opt_del(struct audit_outreach *st, size_t i)
 }
 
 /* Appends and fdatasyncs one chained line (omu held); memory-only stores
- * write nothing. On failure a partial line is cut off. */
+ * write nothing. On failure nothing of the line stays in the file. */
 static int
 opt_append(struct audit_outreach *st, const char *op, const char *fp,
     const char *source, const char *author, const char *reason,
     int64_t now_ms, char *err, size_t errsize)
 {
 	struct audit_rec	*r = NULL;
-	struct audit_buf	 b;
 	struct timespec		 ts;
 	const char		*body;
-	char			 hx[AUDIT_HASH_HEX + 1];
 	size_t			 len;
 	int			 rc = -1, e;
 
-	memset(&b, 0, sizeof(b));
-	if (st->ofd < 0)
+	if (st->ofile.fd < 0)
 		return 0;
 	if ((r = audit_rec_new()) == NULL)
 		goto nomem;
@@ -1174,28 +1168,18 @@ opt_append(struct audit_outreach *st, const char *op, const char *fp,
 	body = audit_rec_body(r, &len);
 	ts.tv_sec = (time_t)(now_ms / 1000);
 	ts.tv_nsec = (long)(now_ms % 1000) * 1000000;
-	b.max = SIZE_MAX / 4;
-	audit_chain_line(&b, st->oseq + 1, &ts, body, len, st->ohead, hx);
-	if (b.err)
-		goto nomem;
-	if (write_all(st->ofd, b.p, b.len, st->osize) < 0 ||
-	    fdatasync(st->ofd) < 0) {
+	if (audit_sfile_append(&st->ofile, &ts, body, len) < 0) {
 		e = errno;
 		snprintf(err, errsize, "%s: %s", st->opath, strerror(e));
-		(void)ftruncate(st->ofd, st->osize);
 		errno = e;
 		goto out;
 	}
-	st->osize += (off_t)b.len;
-	st->oseq++;
-	memcpy(st->ohead, hx, sizeof(hx));
 	rc = 0;
 	goto out;
 nomem:
 	snprintf(err, errsize, "out of memory");
 	errno = ENOMEM;
 out:
-	audit_buf_free(&b);
 	audit_rec_free(r);
 	return rc;
 }
@@ -1232,76 +1216,18 @@ opt_replay(struct audit_outreach *st, const struct ajson_doc *d)
 	return 0;
 }
 
+static int
+opt_replay_line(void *arg, const struct ajson_doc *d)
+{
+	return opt_replay(arg, d);
+}
+
 /* Opens and replays optouts.jsonl, as audit_ovr_open() does overrides. */
 static int
 optouts_open(struct audit_outreach *st, char *err, size_t errsize)
 {
-	struct ajson_doc	 doc;
-	struct audit_line	 al;
-	struct stat		 sb;
-	FILE			*f = NULL;
-	char			*line = NULL, hx[AUDIT_HASH_HEX + 1];
-	const char		*why;
-	size_t			 cap = 0;
-	ssize_t			 len;
-	uint64_t		 lineno = 0;
-	uint8_t			 h[AUDIT_HASH_LEN];
-	int			 created, rc = -1;
-
-	memset(&doc, 0, sizeof(doc));
-	created = stat(st->opath, &sb) < 0 && errno == ENOENT;
-	if ((st->ofd = open(st->opath, O_RDWR | O_CREAT | O_CLOEXEC,
-	    0600)) < 0 || (f = fdopen(dup(st->ofd), "r")) == NULL) {
-		snprintf(err, errsize, "%s: %s", st->opath, strerror(errno));
-		goto out;
-	}
-	if (created && fsync_dir(st->dir) < 0) {
-		snprintf(err, errsize, "%s: %s", st->dir, strerror(errno));
-		goto out;
-	}
-	while ((len = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		if (line[len - 1] != '\n') {
-			/* torn by a crash before its fsync: never acked */
-			if (ftruncate(st->ofd, st->osize) < 0) {
-				snprintf(err, errsize, "%s: %s", st->opath,
-				    strerror(errno));
-				goto out;
-			}
-			break;
-		}
-		why = NULL;
-		if (audit_line_parse(line, (size_t)len - 1, &al, &why) < 0 ||
-		    audit_json_parse(&doc, line, (size_t)len - 1) < 0)
-			why = why != NULL ? why : "malformed record";
-		if (why == NULL) {
-			audit_hash(line, al.hashed_len, h);
-			audit_hex(h, sizeof(h), hx);
-			if (memcmp(hx, al.hash, AUDIT_HASH_HEX) != 0)
-				why = "hash mismatch (record edited)";
-			else if (al.seq != st->oseq + 1 ||
-			    memcmp(al.prev, st->ohead, AUDIT_HASH_HEX) != 0)
-				why = "chain broken (record deleted, reordered "
-				    "or inserted)";
-			else if (opt_replay(st, &doc) < 0)
-				why = "not an opt-out record";
-		}
-		if (why != NULL) {
-			snprintf(err, errsize, "%s:%" PRIu64 ": %s", st->opath,
-			    lineno, why);
-			goto out;
-		}
-		st->oseq = al.seq;
-		memcpy(st->ohead, al.hash, AUDIT_HASH_HEX);
-		st->osize += len;
-	}
-	rc = 0;
-out:
-	if (f != NULL)
-		fclose(f);
-	free(line);
-	audit_json_reset(&doc);
-	return rc;
+	return audit_sfile_open(&st->ofile, st->opath, "not an opt-out record",
+	    opt_replay_line, st, err, errsize);
 }
 
 int
@@ -1450,8 +1376,7 @@ store_free(struct audit_outreach *st)
 	}
 	if (st->jfd >= 0)
 		close(st->jfd);
-	if (st->ofd >= 0)
-		close(st->ofd);
+	audit_sfile_close(&st->ofile);
 	if (st->lockfd >= 0)
 		close(st->lockfd);	/* releases the flock */
 	pthread_mutex_destroy(&st->jmu);
@@ -1520,11 +1445,10 @@ audit_or_open(const char *state_dir, const struct audit_or_scope *scopes,
 		return NULL;
 	}
 	memset(st, 0, sizeof(*st));
-	st->jfd = st->ofd = st->lockfd = -1;
+	st->jfd = st->ofile.fd = st->lockfd = -1;
 	pthread_mutex_init(&st->jmu, NULL);
 	pthread_mutex_init(&st->omu, NULL);
 	pthread_rwlock_init(&st->olock, NULL);
-	memset(st->ohead, '0', AUDIT_HASH_HEX);
 	st->max = max_recipients != 0 ? max_recipients : OR_DEFAULT_MAX;
 	st->ocap = 64;
 	if ((st->lay = layout_new(scopes, nscopes, err, errsize)) == NULL)

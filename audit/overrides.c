@@ -38,11 +38,7 @@ struct audit_ovr_snap {
 struct audit_ovr_store {
 	pthread_mutex_t		 mu;
 	struct audit_ovr_snap	*cur;
-	int			 fd;
-	char			*path;
-	uint64_t		 seq;
-	char			 head[AUDIT_HASH_HEX + 1];
-	off_t			 size;
+	struct audit_sfile	 file;		/* overrides.jsonl */
 };
 
 static const char *const ovr_actions[] = {
@@ -205,46 +201,17 @@ audit_ovr_record(struct audit_rec *r, const struct audit_override *o,
 	return audit_rec_error(r);
 }
 
-/* Appends one chained line for <body> and fsyncs. Called with mu held. */
+/* Appends one chained line for <rec> and fsyncs. Called with mu held. */
 static int
 append(struct audit_ovr_store *st, const struct audit_rec *rec)
 {
-	struct audit_buf	 b;
-	struct timespec		 ts;
-	char			 hx[AUDIT_HASH_HEX + 1];
-	const char		*body;
-	size_t			 len, off = 0;
-	ssize_t			 n;
+	struct timespec	 ts;
+	const char	*body;
+	size_t		 len;
 
-	memset(&b, 0, sizeof(b));
-	b.max = SIZE_MAX / 4;
 	body = audit_rec_body(rec, &len);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	audit_chain_line(&b, st->seq + 1, &ts, body, len, st->head, hx);
-	if (b.err) {
-		errno = b.err;
-		goto fail;
-	}
-	while (off < b.len) {
-		n = pwrite(st->fd, b.p + off, b.len - off, st->size + (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fdatasync(st->fd) < 0)
-		goto fail;
-	st->size += (off_t)b.len;
-	st->seq++;
-	memcpy(st->head, hx, sizeof(hx));
-	audit_buf_free(&b);
-	return 0;
-fail:
-	/* cut a partial line so the chain stays whole */
-	(void)ftruncate(st->fd, st->size);
-	audit_buf_free(&b);
-	return -1;
+	return audit_sfile_append(&st->file, &ts, body, len);
 }
 
 static const char *
@@ -339,32 +306,26 @@ out:
 	return rc;
 }
 
+static int
+replay_line(void *arg, const struct ajson_doc *d)
+{
+	return replay(arg, d);
+}
+
 struct audit_ovr_store *
 audit_ovr_open(const char *state_dir, char *err, size_t errsize)
 {
 	struct audit_ovr_store	*st;
-	struct ajson_doc	 doc;
-	struct audit_line	 al;
-	FILE			*f = NULL;
-	char			*line = NULL, hx[AUDIT_HASH_HEX + 1];
-	const char		*why;
-	size_t			 cap = 0;
-	ssize_t			 len;
-	uint64_t		 lineno = 0;
-	uint8_t			 h[AUDIT_HASH_LEN];
 	char			 path[PATH_MAX];
 
-	memset(&doc, 0, sizeof(doc));
 	if (sodium_init() < 0 || (st = calloc(1, sizeof(*st))) == NULL) {
 		snprintf(err, errsize, "out of memory");
 		return NULL;
 	}
 	pthread_mutex_init(&st->mu, NULL);
-	st->fd = -1;
-	memset(st->head, '0', AUDIT_HASH_HEX);
+	st->file.fd = -1;
 	if (snprintf(path, sizeof(path), "%s/" OVR_FILE, state_dir) >=
-	    (int)sizeof(path) || (st->path = strdup(path)) == NULL ||
-	    (st->cur = snap_with(NULL, 0, NULL)) == NULL) {
+	    (int)sizeof(path) || (st->cur = snap_with(NULL, 0, NULL)) == NULL) {
 		snprintf(err, errsize, "%s: name too long or out of memory",
 		    state_dir);
 		goto fail;
@@ -373,56 +334,11 @@ audit_ovr_open(const char *state_dir, char *err, size_t errsize)
 		snprintf(err, errsize, "%s: %s", state_dir, strerror(errno));
 		goto fail;
 	}
-	if ((st->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    (f = fdopen(dup(st->fd), "r")) == NULL) {
-		snprintf(err, errsize, "%s: %s", path, strerror(errno));
+	if (audit_sfile_open(&st->file, path, "not an override record",
+	    replay_line, &st->cur, err, errsize) < 0)
 		goto fail;
-	}
-	while ((len = getline(&line, &cap, f)) > 0) {
-		lineno++;
-		if (line[len - 1] != '\n') {
-			/* torn by a crash before its fsync: never acknowledged */
-			if (ftruncate(st->fd, st->size) < 0) {
-				snprintf(err, errsize, "%s: %s", path,
-				    strerror(errno));
-				goto fail;
-			}
-			break;
-		}
-		why = NULL;
-		if (audit_line_parse(line, (size_t)len - 1, &al, &why) < 0 ||
-		    audit_json_parse(&doc, line, (size_t)len - 1) < 0)
-			why = why != NULL ? why : "malformed record";
-		if (why == NULL) {
-			audit_hash(line, al.hashed_len, h);
-			audit_hex(h, sizeof(h), hx);
-			if (memcmp(hx, al.hash, AUDIT_HASH_HEX) != 0)
-				why = "hash mismatch (record edited)";
-			else if (al.seq != st->seq + 1 ||
-			    memcmp(al.prev, st->head, AUDIT_HASH_HEX) != 0)
-				why = "chain broken (record deleted, reordered "
-				    "or inserted)";
-			else if (replay(&st->cur, &doc) < 0)
-				why = "not an override record";
-		}
-		if (why != NULL) {
-			snprintf(err, errsize, "%s:%" PRIu64 ": %s", path, lineno,
-			    why);
-			goto fail;
-		}
-		st->seq = al.seq;
-		memcpy(st->head, al.hash, AUDIT_HASH_HEX);
-		st->size += len;
-	}
-	fclose(f);
-	free(line);
-	audit_json_reset(&doc);
 	return st;
 fail:
-	if (f != NULL)
-		fclose(f);
-	free(line);
-	audit_json_reset(&doc);
 	audit_ovr_close(st);
 	return NULL;
 }
@@ -433,9 +349,7 @@ audit_ovr_close(struct audit_ovr_store *st)
 	if (st == NULL)
 		return;
 	audit_ovr_release(st->cur);
-	if (st->fd >= 0)
-		close(st->fd);
-	free(st->path);
+	audit_sfile_close(&st->file);
 	pthread_mutex_destroy(&st->mu);
 	free(st);
 }
@@ -478,7 +392,7 @@ commit(struct audit_ovr_store *st, const struct audit_override *o,
 		goto out;
 	}
 	if (append(st, r) < 0) {
-		snprintf(err, errsize, "%s: %s", st->path, strerror(errno));
+		snprintf(err, errsize, "%s: %s", st->file.path, strerror(errno));
 		goto out;
 	}
 	audit_ovr_release(st->cur);
