@@ -495,11 +495,8 @@ ex_forward(struct exchange *ex)
 
 	/* Fail closed: nothing goes up or comes back while decisions could
 	 * not be recorded. */
-	if (!ex_audit_ready(ex)) {
-		ex_error(ex, 503, "audit_unavailable",
-		    "the audit log cannot be written; try again later");
+	if (ex_audit_down(ex))
 		return;
-	}
 	if (outreach_check(ex) < 0)
 		return;
 	if (evbuffer_get_length(ex->reqraw) > 0) {

@@ -267,6 +267,8 @@ int	ex_audit(struct exchange *, const char *direction, const char *type,
 	    int status, const char *reason, const struct audit_decision *,
 	    size_t n);
 int	ex_audit_ready(const struct exchange *);
+/* 1 after answering 503 audit_unavailable when the log is down, else 0. */
+int	ex_audit_down(struct exchange *);
 
 /* quota.c: takes <n> reveal/break-glass decisions from the hourly quota of
  * every role of <p> that has one. 0, or -1 (nothing taken) with the role

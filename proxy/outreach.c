@@ -589,11 +589,8 @@ outreach_unsubscribe(struct exchange *ex)
 		ex_error(ex, 400, "invalid_token", body);
 		return;
 	}
-	if (!ex_audit_ready(ex)) {
-		ex_error(ex, 503, "audit_unavailable",
-		    "the audit log cannot be written; try again later");
+	if (ex_audit_down(ex))
 		return;
-	}
 	if ((rc = audit_or_optout_add(store, fp, "unsubscribe", NULL, NULL, now,
 	    err, sizeof(err))) < 0) {
 		ex_error(ex, 503, "outreach_unavailable", err);
@@ -820,11 +817,8 @@ admin_optouts_add(struct exchange *ex, const struct cfg_admin_token *t)
 	}
 	if (optout_target(ex, &r, fp) < 0)
 		goto out;
-	if (!ex_audit_ready(ex)) {
-		ex_error(ex, 503, "audit_unavailable",
-		    "the audit log cannot be written; try again later");
+	if (ex_audit_down(ex))
 		goto out;
-	}
 	if ((rc = audit_or_optout_add(ex->c->w->srv->outreach, fp, "admin",
 	    t ? t->name : NULL, r.reason, wall_ms(), err, sizeof(err))) < 0) {
 		ex_error(ex, 500, "internal", err);
@@ -879,11 +873,8 @@ admin_optouts_remove(struct exchange *ex, const struct cfg_admin_token *t)
 	}
 	if (optout_target(ex, &r, fp) < 0)
 		goto out;
-	if (!ex_audit_ready(ex)) {
-		ex_error(ex, 503, "audit_unavailable",
-		    "the audit log cannot be written; try again later");
+	if (ex_audit_down(ex))
 		goto out;
-	}
 	if (audit_or_optout_remove(ex->c->w->srv->outreach, fp, t ? t->name :
 	    NULL, r.reason, wall_ms(), err, sizeof(err)) < 0) {
 		if (errno == ENOENT)

@@ -49,3 +49,13 @@ ex_audit_ready(const struct exchange *ex)
 
 	return log == NULL || audit_available(log);
 }
+
+int
+ex_audit_down(struct exchange *ex)
+{
+	if (ex_audit_ready(ex))
+		return 0;
+	ex_error(ex, 503, "audit_unavailable",
+	    "the audit log cannot be written; try again later");
+	return 1;
+}
