@@ -274,6 +274,12 @@ enum keys_status keys_hash(const struct keys_key *key, const void *value,
  * the ring has no usable "fingerprint" key (out is then ""). */
 int	keys_fingerprint(const struct keys_ring *, const void *value, size_t len,
 	    char out[KEYS_FP_LEN + 1]);
+/* The fingerprints of <value> under every version of the "fingerprint" key
+ * that still reads (not retired), the writer's first: at most <max>, their
+ * number returned (0: no usable key). For state keyed by fingerprint that
+ * must outlive a rotation of that key (opt-outs). */
+size_t	keys_fingerprints(const struct keys_ring *, const void *value,
+	    size_t len, char (*out)[KEYS_FP_LEN + 1], size_t max);
 
 /* A memo of recent fingerprints for one thread at a time (the proxy keeps
  * one per worker): values seen again skip the keyed BLAKE2b. It holds no

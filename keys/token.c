@@ -593,6 +593,31 @@ keys_fingerprint(const struct keys_ring *r, const void *value, size_t len,
 	return 0;
 }
 
+size_t
+keys_fingerprints(const struct keys_ring *r, const void *value, size_t len,
+    char (*out)[KEYS_FP_LEN + 1], size_t max)
+{
+	const struct keys_key	*k = r != NULL ? r->fp : NULL;
+	size_t			 n = 0;
+
+	if (max == 0 || keys_fingerprint(r, value, len, out[0]) < 0)
+		return 0;
+	n = 1;
+	for (size_t i = k->nv; i-- > 0 && n < max;) {
+		const struct keys_version	*v = &k->v[i];
+		uint8_t				 h[16];
+
+		if (v->number == k->writer || v->sec == NULL ||
+		    v->state == KEYS_V_RETIRED)
+			continue;
+		if (crypto_generichash(h, sizeof(h), value, len, v->sec->raw,
+		    sizeof(v->sec->raw)) != 0)
+			break;
+		b64_encode(out[n++], h, sizeof(h));
+	}
+	return n;
+}
+
 int
 keys_sign_audit(const struct keys_ring *r, const void *msg, size_t len,
     uint8_t sig[KEYS_SIG_BYTES], const char **key_id)

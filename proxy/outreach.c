@@ -25,6 +25,7 @@
 #define OR_MAX_VALUE		512	/* bytes of one recipient value */
 #define OR_PATH_MAX		512
 #define OR_FLUSH_MS		250
+#define OR_FP_VERSIONS		4	/* fingerprint key versions checked */
 
 #define RECIPIENT_CLASS		"recipient"
 
@@ -301,6 +302,8 @@ outreach_check(struct exchange *ex)
 	enum json_status		 js;
 	const char			*rpath, *chan = NULL, *qid;
 	char				 reason[384], ev[256], norm[OR_MAX_VALUE + 8];
+	char				 fpv[OR_FP_VERSIONS][AUDIT_OR_FP_LEN + 1];
+	size_t				 nv;
 	size_t				 idx[OR_MAX_LIMITS], nidx, which;
 	int64_t				 retry, until;
 	int				 route, is_path = 0;
@@ -377,30 +380,33 @@ outreach_check(struct exchange *ex)
 			ex_error(ex, 400, "bad_request", reason);
 			goto fail;
 		}
-		if (keys_fingerprint(ex->gen->ring, norm, strlen(norm),
-		    h->fps[h->nfps]) < 0) {
+		nv = keys_fingerprints(ex->gen->ring, norm, strlen(norm), fpv,
+		    OR_FP_VERSIONS);
+		sodium_memzero(norm, sizeof(norm));
+		if (nv == 0) {
 			ex_error(ex, 503, "outreach_unavailable", "the keyring "
 			    "has no fingerprint key; nothing was sent");
 			goto fail;
 		}
-		sodium_memzero(norm, sizeof(norm));
-		for (k = 0; k < h->nfps && strcmp(h->fps[k], h->fps[h->nfps]);
-		    k++)
+		/* Opted out (under any fingerprint key version that still
+		 * reads, so a rotation keeps every opt-out): nothing more to
+		 * weigh. */
+		for (size_t v = 0; v < nv; v++) {
+			if (!audit_or_opted_out(store, fpv[v]))
+				continue;
+			snprintf(reason, sizeof(reason), "the recipient (%s) "
+			    "opted out of automated contact (rule 'opt-out')",
+			    fpv[v]);
+			or_refuse(ex, 451, "opted_out", rpath, "opt-out", NULL,
+			    reason, fpv + v, 1, 0);
+			goto fail;
+		}
+		for (k = 0; k < h->nfps && strcmp(h->fps[k], fpv[0]); k++)
 			;
-		if (k == h->nfps)
-			h->nfps++;	/* the same person twice counts once */
+		if (k == h->nfps)	/* the same person twice counts once */
+			memcpy(h->fps[h->nfps++], fpv[0], sizeof(fpv[0]));
 	}
 
-	/* Opted out: nothing more to weigh. */
-	for (size_t i = 0; i < h->nfps; i++) {
-		if (!audit_or_opted_out(store, h->fps[i]))
-			continue;
-		snprintf(reason, sizeof(reason), "the recipient (%s) opted out "
-		    "of automated contact (rule 'opt-out')", h->fps[i]);
-		or_refuse(ex, 451, "opted_out", rpath, "opt-out", NULL,
-		    reason, h->fps + i, 1, 0);
-		goto fail;
-	}
 	if (pol_or_quiet(o, h->now, &until, &qid)) {
 		retry = until - h->now > 0 ? until - h->now : 1;
 		snprintf(reason, sizeof(reason), "inside quiet hours (rule "
@@ -733,10 +739,12 @@ fp_valid(const char *s)
 	    "0123456789-_") == n;
 }
 
-/* The fingerprint an admin request names: "fingerprint" as given, or the
- * normalised "recipient" fingerprinted. 0, or -1 after answering. */
+/* The fingerprints an admin request names: "fingerprint" as given, or the
+ * normalised "recipient" under every fingerprint key version that still
+ * reads (the writer's first). 0 with *n set, or -1 after answering. */
 static int
-optout_target(struct exchange *ex, const struct optout_req *r, char *fp)
+optout_target(struct exchange *ex, const struct optout_req *r,
+    char (*fp)[AUDIT_OR_FP_LEN + 1], size_t *n)
 {
 	const struct pol_outreach	*o = gen_outreach(ex->gen);
 	char				 norm[OR_MAX_VALUE + 8];
@@ -752,7 +760,8 @@ optout_target(struct exchange *ex, const struct optout_req *r, char *fp)
 			    "custos fingerprint (22 base64url characters)");
 			return -1;
 		}
-		memcpy(fp, r->fingerprint, AUDIT_OR_FP_LEN + 1);
+		memcpy(fp[0], r->fingerprint, AUDIT_OR_FP_LEN + 1);
+		*n = 1;
 		return 0;
 	}
 	if (o == NULL || ex->gen->ring == NULL) {
@@ -766,14 +775,26 @@ optout_target(struct exchange *ex, const struct optout_req *r, char *fp)
 		    "address");
 		return -1;
 	}
-	if (keys_fingerprint(ex->gen->ring, norm, strlen(norm), fp) < 0) {
-		sodium_memzero(norm, sizeof(norm));
+	*n = keys_fingerprints(ex->gen->ring, norm, strlen(norm), fp,
+	    OR_FP_VERSIONS);
+	sodium_memzero(norm, sizeof(norm));
+	if (*n == 0) {
 		ex_error(ex, 503, "outreach_unavailable", "the keyring has no "
 		    "fingerprint key");
 		return -1;
 	}
-	sodium_memzero(norm, sizeof(norm));
 	return 0;
+}
+
+/* The first of <fp> that is opted out, or -1. */
+static int
+opted_out_any(struct audit_outreach *store, char (*fp)[AUDIT_OR_FP_LEN + 1],
+    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (audit_or_opted_out(store, fp[i]))
+			return (int)i;
+	return -1;
 }
 
 static int
@@ -806,8 +827,11 @@ void
 admin_optouts_add(struct exchange *ex, const struct cfg_admin_token *t)
 {
 	struct optout_req	 r;
-	char			 err[512], fp[AUDIT_OR_FP_LEN + 1], body[256];
-	int			 rc, n;
+	struct audit_outreach	*store = ex->c->w->srv->outreach;
+	char			 err[512], body[256];
+	char			 fp[OR_FP_VERSIONS][AUDIT_OR_FP_LEN + 1];
+	size_t			 nfp;
+	int			 rc, n, i;
 
 	if (no_outreach_store(ex))
 		return;
@@ -815,18 +839,22 @@ admin_optouts_add(struct exchange *ex, const struct cfg_admin_token *t)
 		ex_error(ex, 400, "bad_request", err);
 		return;
 	}
-	if (optout_target(ex, &r, fp) < 0)
+	if (optout_target(ex, &r, fp, &nfp) < 0)
 		goto out;
 	if (ex_audit_down(ex))
 		goto out;
-	if ((rc = audit_or_optout_add(ex->c->w->srv->outreach, fp, "admin",
+	if ((i = opted_out_any(store, fp, nfp)) >= 0)
+		rc = 1;		/* already, maybe under an older key version */
+	else if ((rc = audit_or_optout_add(store, fp[i = 0], "admin",
 	    t ? t->name : NULL, r.reason, wall_ms(), err, sizeof(err))) < 0) {
 		ex_error(ex, 500, "internal", err);
 		goto out;
 	}
-	(void)optout_record(ex, t, "optout", fp, r.reason);
+	if (rc == 0)
+		(void)optout_record(ex, t, "optout", fp[i], r.reason);
 	n = snprintf(body, sizeof(body), "{\"fingerprint\":\"%s\",\"status\":"
-	    "\"opted_out\",\"already\":%s}\n", fp, rc == 1 ? "true" : "false");
+	    "\"opted_out\",\"already\":%s}\n", fp[i], rc == 1 ? "true" :
+	    "false");
 	ex_reply_json(ex, rc == 1 ? 200 : 201, body, (size_t)n);
 out:
 	optout_req_clear(&r);
@@ -838,9 +866,10 @@ admin_optouts_remove(struct exchange *ex, const struct cfg_admin_token *t)
 	struct optout_req	 r;
 	const char		*id = strrchr(ex->req.path, '/') + 1;
 	const char		*q = ex->req.query;
-	char			 err[512], fp[AUDIT_OR_FP_LEN + 1], body[256];
-	char			 key[16], val[512];
-	int			 n;
+	char			 err[512], body[256], key[16], val[512];
+	char			 fp[OR_FP_VERSIONS][AUDIT_OR_FP_LEN + 1];
+	size_t			 nfp;
+	int			 n, i;
 
 	if (no_outreach_store(ex))
 		return;
@@ -871,11 +900,13 @@ admin_optouts_remove(struct exchange *ex, const struct cfg_admin_token *t)
 			goto out;
 		}
 	}
-	if (optout_target(ex, &r, fp) < 0)
+	if (optout_target(ex, &r, fp, &nfp) < 0)
 		goto out;
 	if (ex_audit_down(ex))
 		goto out;
-	if (audit_or_optout_remove(ex->c->w->srv->outreach, fp, t ? t->name :
+	if ((i = opted_out_any(ex->c->w->srv->outreach, fp, nfp)) < 0)
+		i = 0;		/* remove() answers ENOENT */
+	if (audit_or_optout_remove(ex->c->w->srv->outreach, fp[i], t ? t->name :
 	    NULL, r.reason, wall_ms(), err, sizeof(err)) < 0) {
 		if (errno == ENOENT)
 			ex_error(ex, 404, "not_found", "this recipient has not "
@@ -884,9 +915,9 @@ admin_optouts_remove(struct exchange *ex, const struct cfg_admin_token *t)
 			ex_error(ex, 500, "internal", err);
 		goto out;
 	}
-	(void)optout_record(ex, t, "consent", fp, r.reason);
+	(void)optout_record(ex, t, "consent", fp[i], r.reason);
 	n = snprintf(body, sizeof(body), "{\"fingerprint\":\"%s\",\"status\":"
-	    "\"consent_recorded\"}\n", fp);
+	    "\"consent_recorded\"}\n", fp[i]);
 	ex_reply_json(ex, 200, body, (size_t)n);
 out:
 	optout_req_clear(&r);
@@ -895,7 +926,8 @@ out:
 struct list_ctx {
 	struct evbuffer	*b;
 	size_t		 n;
-	const char	*only;		/* one fingerprint, or NULL */
+	char		(*only)[AUDIT_OR_FP_LEN + 1];	/* one person, or NULL */
+	size_t		 nonly;
 };
 
 static void
@@ -906,8 +938,14 @@ list_one(void *arg, const struct audit_or_optout *x)
 	time_t		 s = (time_t)(x->since_ms / 1000);
 	struct tm	 tm;
 
-	if (l->only != NULL && strcmp(l->only, x->fp) != 0)
-		return;
+	if (l->only != NULL) {
+		size_t	i;
+
+		for (i = 0; i < l->nonly && strcmp(l->only[i], x->fp) != 0; i++)
+			;
+		if (i == l->nonly)
+			return;
+	}
 	gmtime_r(&s, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 	evbuffer_add_printf(l->b, "%s{\"fingerprint\":\"%s\",\"since\":"
@@ -922,7 +960,8 @@ admin_optouts_list(struct exchange *ex, const struct cfg_admin_token *t)
 	struct list_ctx		 l;
 	struct optout_req	 r;
 	const char		*q = ex->req.query;
-	char			 key[16], val[512], fp[AUDIT_OR_FP_LEN + 1];
+	char			 key[16], val[512];
+	char			 fp[OR_FP_VERSIONS][AUDIT_OR_FP_LEN + 1];
 	int			 n;
 
 	(void)t;
@@ -947,7 +986,7 @@ admin_optouts_list(struct exchange *ex, const struct cfg_admin_token *t)
 		}
 	}
 	if (r.recipient != NULL || r.fingerprint != NULL) {
-		if (optout_target(ex, &r, fp) < 0)
+		if (optout_target(ex, &r, fp, &l.nonly) < 0)
 			goto out;
 		l.only = fp;
 	}

@@ -228,6 +228,15 @@ assert_eq "$CODE" 429 "the SMS counter survives a restart"
 send bot-key '{"to": "ivan@example.com", "channel": "push"}'
 assert_eq "$CODE" 429 "the push counter survives a restart"
 
+# ---- a rotation of the fingerprint key keeps every opt-out
+stop_pid "$CUSTOS_PID"
+"$CUSTOS" keys rotate fingerprint -c "$TMP/custos.yaml" >/dev/null || fail "keys rotate"
+start_custos "$TMP/custos.yaml"
+send bot-key '{"to": "gina@example.com"}'
+assert_eq "$CODE" 451 "the opt-out holds after the fingerprint key rotated"
+adm GET "/v1/optouts?recipient=gina%40example.com" alice-token
+assert_contains "$BODY" '"count":1' "and is found by address"
+
 # ---- quiet hours across midnight in a zone where it is now 23:30 (reload)
 OFF=$(python3 -c '
 import time

@@ -759,6 +759,34 @@ test_fingerprint(void **state)
 	assert_string_equal(b, "");
 }
 
+/* keys_fingerprints: every version that still reads, the writer's first,
+ * so that opt-outs kept by fingerprint outlive a rotation. */
+static void
+test_fingerprint_versions(void **state)
+{
+	struct fx	*f = *state;
+	char		 a[KEYS_FP_LEN + 1], v[4][KEYS_FP_LEN + 1];
+
+	assert_int_equal(keys_fingerprint(f->ring, "ann@x.io", 8, a), 0);
+	assert_int_equal(keys_fingerprints(f->ring, "ann@x.io", 8, v, 4), 1);
+	assert_string_equal(v[0], a);
+	assert_int_equal(keys_rotate(f->ring, "fingerprint", NULL, f->errs), 0);
+	assert_int_equal(keys_rotate(f->ring, "fingerprint", NULL, f->errs), 0);
+	assert_non_null(reopen(f, KEYS_OPEN_WRITE));
+	assert_int_equal(keys_fingerprints(f->ring, "ann@x.io", 8, v, 4), 3);
+	assert_string_not_equal(v[0], a);
+	assert_string_not_equal(v[1], a);
+	assert_string_equal(v[2], a);			/* newest first */
+	assert_int_equal(keys_fingerprint(f->ring, "ann@x.io", 8, a), 0);
+	assert_string_equal(v[0], a);
+	assert_int_equal(keys_fingerprints(f->ring, "ann@x.io", 8, v, 2), 2);
+	assert_int_equal(keys_retire(f->ring, "fingerprint", 1, f->errs), 0);
+	assert_non_null(reopen(f, KEYS_OPEN_WRITE));
+	assert_int_equal(keys_fingerprints(f->ring, "ann@x.io", 8, v, 4), 2);
+	assert_int_equal(keys_fingerprints(f->ring, "ann@x.io", 8, v, 0), 0);
+	assert_int_equal(keys_fingerprints(NULL, "ann@x.io", 8, v, 4), 0);
+}
+
 /* keys_fingerprint_cached gives what keys_fingerprint gives: for more
  * values than the memo holds, seen twice, after a rotation of the
  * fingerprint key, and with another ring. */
@@ -1029,6 +1057,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_passphrase, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fingerprint_versions, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_fingerprint_cached, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_audit_sign, setup, teardown),
