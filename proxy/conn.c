@@ -506,12 +506,10 @@ ex_forward(struct exchange *ex)
 				goto oom;
 			if (body_request(ex, ex->reqraw, b) < 0) {
 				evbuffer_free(b);
-				outreach_undo(ex);
 				return;
 			}
 			body = b;
 		} else if (ex->route->non_json != CFG_NON_JSON_PASS) {
-			outreach_undo(ex);
 			ex_error(ex, 415, "unsupported_media_type",
 			    "this route only accepts JSON bodies");
 			return;
@@ -566,12 +564,12 @@ ex_forward(struct exchange *ex)
 	if (b != NULL)
 		evbuffer_free(b);
 	ex->state = EX_UPSTREAM;
+	outreach_sent(ex);
 	upstream_start(ex, NULL);
 	return;
 oom:
 	if (b != NULL)
 		evbuffer_free(b);
-	outreach_undo(ex);
 	ex_error(ex, 503, "overloaded", "out of memory");
 }
 

@@ -310,10 +310,11 @@ int	outreach_open(struct proxy_server *, const struct proxy_gen *g,
 void	outreach_close(struct proxy_server *);
 /* Weighs a message request of an automated caller before it goes up:
  * opt-outs (451), quiet hours and limits (429 + Retry-After), each refusal
- * audited. 0 to go on (the counters are taken: outreach_undo() if the
- * request fails before the upstream), -1 after answering. */
+ * audited. 0 to go on, -1 after answering. The counters are taken: unless
+ * outreach_sent() marks the message as gone upstream, outreach_free() (from
+ * ex_free) gives them back. */
 int	outreach_check(struct exchange *);
-void	outreach_undo(struct exchange *);
+void	outreach_sent(struct exchange *);
 /* The unsubscribe link for the upstream (X-Custos-Unsubscribe), or NULL. */
 const char *outreach_link(const struct exchange *);
 void	outreach_free(struct exchange *);

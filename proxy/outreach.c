@@ -32,6 +32,8 @@
 /* What an admitted message took from the counters, given back when the
  * request fails before it reaches the upstream. */
 struct or_hold {
+	struct audit_outreach	*store;
+	int			 sent;		/* went to the upstream */
 	int64_t			 now;
 	struct audit_or_limit	 lim[OR_MAX_LIMITS];
 	size_t			 nlim;
@@ -367,6 +369,7 @@ outreach_check(struct exchange *ex)
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    (h->fps = calloc(cap.n, sizeof(*h->fps))) == NULL)
 		goto oom;
+	h->store = store;
 	h->now = wall_ms() / 1000;
 	for (size_t i = 0; i < cap.n; i++) {
 		size_t	k;
@@ -485,17 +488,10 @@ fail:
 }
 
 void
-outreach_undo(struct exchange *ex)
+outreach_sent(struct exchange *ex)
 {
-	struct or_hold		*h = ex->orh;
-	struct audit_outreach	*store = ex->c->w->srv->outreach;
-
-	if (h == NULL)
-		return;
-	for (size_t i = 0; store != NULL && h->nlim > 0 && i < h->nfps; i++)
-		audit_or_give_back(store, h->fps[i], h->now, h->lim, h->nlim);
-	hold_free(h);
-	ex->orh = NULL;
+	if (ex->orh != NULL)
+		ex->orh->sent = 1;
 }
 
 const char *
@@ -507,7 +503,15 @@ outreach_link(const struct exchange *ex)
 void
 outreach_free(struct exchange *ex)
 {
-	hold_free(ex->orh);
+	struct or_hold	*h = ex->orh;
+
+	/* Taken but never sent (the request failed on its way, or the client
+	 * left): the sends did not happen, so they do not count. */
+	for (size_t i = 0; h != NULL && !h->sent && h->nlim > 0 &&
+	    i < h->nfps; i++)
+		audit_or_give_back(h->store, h->fps[i], h->now, h->lim,
+		    h->nlim);
+	hold_free(h);
 	ex->orh = NULL;
 }
 
