@@ -302,6 +302,7 @@ outreach_check(struct exchange *ex)
 	struct json_rw			*rw = NULL;
 	struct json_limits		 jl;
 	enum json_status		 js;
+	const struct http_header	*ct;
 	const char			*rpath, *chan = NULL, *qid;
 	char				 reason[384], ev[256], norm[OR_MAX_VALUE + 8];
 	char				 fpv[OR_FP_VERSIONS][AUDIT_OR_FP_LEN + 1];
@@ -321,6 +322,18 @@ outreach_check(struct exchange *ex)
 	if (store == NULL || ex->gen->ring == NULL) {
 		ex_error(ex, 503, "outreach_unavailable", "the outreach state "
 		    "is not open; nothing was sent");
+		return -1;
+	}
+
+	/* Fail closed: a message custos cannot read for its recipient never
+	 * goes up, whatever the route's non_json says. */
+	ct = http_head_get(&ex->req, "Content-Type");
+	if (evbuffer_get_length(ex->reqraw) > 0 && (ct == NULL ||
+	    !body_is_json_type(ct->value, ct->value_len))) {
+		snprintf(reason, sizeof(reason), "a message must be sent as "
+		    "application/json");
+		(void)ex_audit(ex, "request", "block", 415, reason, NULL, 0);
+		ex_error(ex, 415, "unsupported_media_type", reason);
 		return -1;
 	}
 
@@ -354,8 +367,14 @@ outreach_check(struct exchange *ex)
 		ex_error(ex, 400, "bad_request", reason);
 		goto fail;
 	}
-	if (js != JSON_DONE)
-		goto done;	/* body_request() answers malformed JSON */
+	if (js != JSON_DONE) {
+		snprintf(reason, sizeof(reason), "a message must be one JSON "
+		    "document: %s at byte %llu", json_rw_error(rw),
+		    (unsigned long long)json_rw_error_offset(rw));
+		(void)ex_audit(ex, "request", "block", 400, reason, NULL, 0);
+		ex_error(ex, 400, "bad_request", reason);
+		goto fail;
+	}
 	if (cap.n == 0) {
 		snprintf(reason, sizeof(reason), "a message needs a recipient "
 		    "at %s (outreach policy)", rpath);
@@ -474,7 +493,6 @@ outreach_check(struct exchange *ex)
 		h->unsub = unsub_link(o, ex->gen->ring, h->fps[0], h->now);
 	ex->orh = h;
 	h = NULL;
-done:
 	json_rw_free(rw);
 	capture_clear(&cap);
 	return 0;

@@ -24,7 +24,7 @@ workers: 2
 upstreams:
   crm: {url: "http://127.0.0.1:$DEMO_PORT"}
 routes:
-  - {match: "GET|POST /api/messages", upstream: crm}
+  - {match: "GET|POST /api/messages", upstream: crm, non_json: pass}
   - {match: "POST /api/campaigns/*/send", upstream: crm}
 principals:
   - {name: sales-bot, roles: [ai_assistant], api_key_sha256: "$(sha256hex bot-key)"}
@@ -125,6 +125,17 @@ send bot-key '{"to": "   ", "text": "x"}'
 assert_eq "$CODE" 400 "a blank recipient is refused"
 send bot-key '{"to": "x@example.com", '
 assert_eq "$CODE" 400 "malformed JSON is refused"
+base=$(received)
+CODE=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer bot-key" \
+	-H 'Content-Type: text/plain' --data-binary 'to: x@example.com' "$U/api/messages")
+assert_eq "$CODE" 415 "a bot's non-JSON message is refused though the route passes non-JSON"
+CODE=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer bot-key" \
+	-X POST "$U/api/messages")
+assert_eq "$CODE" 400 "so is an empty one"
+assert_eq "$(received)" "$base" "neither reached the upstream"
+CODE=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer rep-key" \
+	-H 'Content-Type: text/plain' --data-binary 'hello' "$U/api/messages")
+assert_eq "$CODE" 202 "a person's plain-text message passes (the route allows it)"
 
 # ---- campaigns: all or nothing
 send bot-key '{"recipients": ["carl@example.com", "dora@example.com"]}' /api/campaigns/7/send
