@@ -41,7 +41,8 @@ Try:
   curl -s http://127.0.0.1:9090/healthz
   curl -s -H 'Authorization: Bearer demo-admin-token' http://127.0.0.1:9090/metrics
   curl -s -X POST -H 'Authorization: Bearer demo-admin-token' http://127.0.0.1:9090/v1/reload
-  # outreach: the AI assistant may write to a person once a day (twice: 429)
+  # outreach: the AI assistant may write to a person once a day (twice: 429;
+  # from 21:00 to 08:00 Berlin time every message waits: quiet hours)
   curl -s -H 'Authorization: Bearer demo-ai-key' -H 'Content-Type: application/json' \
     -d '{"to": "ines@example.com", "channel": "email"}' http://127.0.0.1:8080/api/messages
 
