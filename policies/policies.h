@@ -267,7 +267,7 @@ void		 pol_decision_to_audit(const struct pol_decision *d,
  *   "+05:30"; `id` (default "quiet-hours", not a limit id).
  * default_country (optional): "+49"; national phone numbers get it.
  * unsubscribe (optional): `key` (purpose hash, default "hash"; checked
- *   against env->ring when set), `ttl` of the links (1h..3660d, default
+ *   against env->ring when set), `ttl` of the links (1s..3660d, default
  *   30d), `url` (http:// or https://, optional).
  *
  * Every function below accepts a NULL outreach (no section: nothing
