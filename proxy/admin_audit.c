@@ -686,10 +686,63 @@ action_words(const char *a)
 
 #define S(x)	((x) != NULL ? (x) : "?")
 
+/* An outreach decision (issue 9): a message weighed, an opt-out, a
+ * re-consent. */
+static void
+explain_outreach(const struct admin_decision *d, struct evbuffer *b)
+{
+	const char	*rule = d->rule, *why;
+
+	if (d->action != NULL && strcmp(d->action, "optout") == 0) {
+		evbuffer_add_printf(b, "The recipient %s opted out of automated "
+		    "contact (%s).", d->nfingerprints ? d->fingerprints[0] :
+		    "?", d->nevidence ? d->evidence[0] : "source unknown");
+		return;
+	}
+	if (d->action != NULL && strcmp(d->action, "consent") == 0) {
+		evbuffer_add_printf(b, "A re-consent of the recipient %s was "
+		    "recorded: automated messages to them may go again.",
+		    d->nfingerprints ? d->fingerprints[0] : "?");
+		return;
+	}
+	evbuffer_add_printf(b, "A message to %" PRIu64 " recipient%s (%s) "
+	    "sent by %s through %s", d->count, d->count == 1 ? "" : "s",
+	    S(d->path), S(d->principal), S(d->route));
+	if (d->action == NULL || strcmp(d->action, "refuse") != 0) {
+		evbuffer_add_printf(b, " was let through under policy %s: no "
+		    "recipient had opted out, it was outside quiet hours, and "
+		    "no limit was reached", S(d->policy));
+		for (size_t i = 0; i < d->nevidence; i++)
+			evbuffer_add_printf(b, "%s%s", i ? ", " : " (",
+			    d->evidence[i]);
+		evbuffer_add_printf(b, "%s; the send was counted.",
+		    d->nevidence ? ")" : "");
+		return;
+	}
+	evbuffer_add_printf(b, " was refused with status %" PRId64 " by rule "
+	    "%s of policy %s: ", d->status, S(rule), S(d->policy));
+	why = d->nevidence > 0 ? d->evidence[0] : "";
+	if (strcmp(why, "optout") == 0)
+		evbuffer_add_printf(b, "the recipient had opted out of automated "
+		    "contact.");
+	else if (strcmp(why, "quiet_hours") == 0)
+		evbuffer_add_printf(b, "it was inside the quiet hours.");
+	else if (strncmp(why, "limit:", 6) == 0)
+		evbuffer_add_printf(b, "the recipient had already had as many "
+		    "messages as limit %s allows in its window.", why + 6);
+	else
+		evbuffer_add_printf(b, "see the record's reason.");
+	evbuffer_add_printf(b, " Nothing reached the upstream.");
+}
+
 void
 admin_explain(const struct admin_decision *d, const struct audit_override *o,
     struct evbuffer *b)
 {
+	if (d->type != NULL && strcmp(d->type, "outreach") == 0) {
+		explain_outreach(d, b);
+		return;
+	}
 	if (d->count > 1)
 		evbuffer_add_printf(b, "The %" PRIu64 " values at %s", d->count,
 		    S(d->path));

@@ -419,8 +419,8 @@ outreach_check(struct exchange *ex)
 			snprintf(reason, sizeof(reason), "the recipient (%s) "
 			    "opted out of automated contact (rule 'opt-out')",
 			    fpv[v]);
-			or_refuse(ex, 451, "opted_out", rpath, "opt-out", NULL,
-			    reason, fpv + v, 1, 0);
+			or_refuse(ex, 451, "opted_out", rpath, "opt-out",
+			    "optout", reason, fpv + v, 1, 0);
 			goto fail;
 		}
 		for (k = 0; k < h->nfps && strcmp(h->fps[k], fpv[0]); k++)
@@ -433,8 +433,8 @@ outreach_check(struct exchange *ex)
 		retry = until - h->now > 0 ? until - h->now : 1;
 		snprintf(reason, sizeof(reason), "inside quiet hours (rule "
 		    "'%s'); retry in %lld s", qid, (long long)retry);
-		or_refuse(ex, 429, "quiet_hours", rpath, qid, NULL, reason,
-		    h->fps, h->nfps, retry);
+		or_refuse(ex, 429, "quiet_hours", rpath, qid, "quiet_hours",
+		    reason, h->fps, h->nfps, retry);
 		goto fail;
 	}
 
@@ -474,7 +474,8 @@ outreach_check(struct exchange *ex)
 		    h->fps[i], l->id, l->max, (unsigned long)l->window_s,
 		    l->channel ? " on " : "", l->channel ? l->channel : "",
 		    (long long)retry);
-		or_refuse(ex, 429, "too_many_messages", rpath, l->id, NULL,
+		snprintf(ev, sizeof(ev), "limit:%s", l->id);
+		or_refuse(ex, 429, "too_many_messages", rpath, l->id, ev,
 		    reason, h->fps + i, 1, retry);
 		goto fail;
 	}

@@ -102,6 +102,15 @@ case "$RETRY" in
 esac
 WAIT=$RETRY
 assert_eq "$(received)" $((base + 2)) "the refused message never reached the upstream"
+RID=$(tr -d '\r' <"$TMP/send.h" | sed -n 's/^X-Request-Id: //Ip')
+for ((i = 0; i < 100; i++)); do
+	adm GET "/v1/decisions/$RID.1" alice-token
+	[ "$CODE" = 200 ] && break
+	sleep 0.05
+done
+assert_eq "$CODE" 200 "the refusal is a decision a reviewer can look up"
+assert_contains "$BODY" "already had as many messages as limit burst allows" "explained in words"
+assert_contains "$BODY" "Nothing reached the upstream" "and says nothing went out"
 send rep-key '{"to": "anna@example.com", "text": "a human writes"}'
 assert_eq "$CODE" 202 "a human sales rep is exempt"
 sleep "$WAIT"
