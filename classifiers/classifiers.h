@@ -122,25 +122,26 @@ struct cls_scratch	*cls_scratch_new(void);
 void			 cls_scratch_free(struct cls_scratch *);
 
 /*
- * The path of a field without formatting it: depth segments read through
- * seg(), which has the shape of json_path_seg() (returns 1 and sets key/len
- * for an object member, 0 and sets *index for an array element). depth 0 is
- * the root. cls_segs_get() reads an array of struct cls_seg (ctx).
+ * The path of a field without formatting it: depth segments, segs[0] the
+ * outermost; depth 0 is the root (segs may then be NULL). A segment is an
+ * object member (key, len: decoded UTF-8) or, key NULL, an array element
+ * (index). When <hashed> is set, each segment's hash is the producer's hash
+ * of it and all the segments before it, array indices left out (equal
+ * folded paths, equal hashes; json_path_segs() gives such a path); the
+ * policy engine then keys its path cache on the last one instead of
+ * hashing the segments itself. Without it, hash is not read.
  */
-typedef int	(*cls_seg_fn)(const void *ctx, size_t i, const char **key,
-		    size_t *len, uint64_t *index);
-struct cls_path {
-	const void	*ctx;
-	size_t		 depth;
-	cls_seg_fn	 seg;
-};
 struct cls_seg {
 	const char	*key;		/* NULL: an array element */
 	size_t		 len;
 	uint64_t	 index;
+	uint64_t	 hash;		/* when hashed (see above) */
 };
-int		 cls_segs_get(const void *ctx, size_t i, const char **key,
-		    size_t *len, uint64_t *index);
+struct cls_path {
+	const struct cls_seg	*segs;
+	size_t			 depth;
+	int			 hashed;
+};
 
 enum cls_vtype { CLS_V_STRING, CLS_V_NUMBER };
 

@@ -166,23 +166,21 @@ fail:
 static int
 seg_match(const struct gseg *sg, const struct cls_path *p, size_t pi)
 {
-	const char *key = NULL;
-	size_t len = 0;
-	uint64_t index = 0;
-	int is_key = p->seg(p->ctx, pi, &key, &len, &index);
+	const struct cls_seg *ps = &p->segs[pi];
 
 	switch (sg->type) {
 	case SEG_KEY:
-		if (!is_key || len != sg->len)
+		if (ps->key == NULL || ps->len != sg->len)
 			return 0;
-		for (size_t i = 0; i < len; i++)	/* short keys: no call */
-			if (key[i] != sg->key[i])
+		/* short keys: no call */
+		for (size_t i = 0; i < ps->len; i++)
+			if (ps->key[i] != sg->key[i])
 				return 0;
 		return 1;
 	case SEG_INDEX:
-		return !is_key && index == sg->index;
+		return ps->key == NULL && ps->index == sg->index;
 	case SEG_ANYINDEX:
-		return !is_key;
+		return ps->key == NULL;
 	default:
 		return 1;
 	}
@@ -212,7 +210,7 @@ match_from(const struct cls_glob *g, size_t gi, const struct cls_path *p,
 int
 cls_glob_match(const struct cls_glob *g, const struct cls_path *p)
 {
-	if (p == NULL || (p->seg == NULL && p->depth > 0))
+	if (p == NULL || (p->segs == NULL && p->depth > 0))
 		return 0;
 	/* Quick rejection, exact (see struct cls_glob): most fields of a body
 	 * fail on the depth or on their last key ("$.**.notes" and "email")
@@ -223,19 +221,4 @@ cls_glob_match(const struct cls_glob *g, const struct cls_path *p)
 	    !seg_match(&g->segs[g->n - 1], p, p->depth - 1))
 		return 0;
 	return match_from(g, 0, p, 0);
-}
-
-int
-cls_segs_get(const void *ctx, size_t i, const char **key, size_t *len,
-    uint64_t *index)
-{
-	const struct cls_seg *s = (const struct cls_seg *)ctx + i;
-
-	if (s->key != NULL) {
-		*key = s->key;
-		*len = s->len;
-		return 1;
-	}
-	*index = s->index;
-	return 0;
 }

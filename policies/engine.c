@@ -502,11 +502,10 @@ format_path(struct pol_eval *ev)
 	if (pa == NULL || padd(ev, &o, "$", 1) < 0)
 		goto unknown;
 	for (size_t i = 0; i < pa->depth; i++) {
-		const char *k;
-		size_t kl, a, j;
-		uint64_t idx;
+		const char *k = pa->segs[i].key;
+		size_t kl = pa->segs[i].len, a, j;
 
-		if (pa->seg(pa->ctx, i, &k, &kl, &idx) != 1) {
+		if (k == NULL) {
 			if (padd(ev, &o, "[*]", 3) < 0)
 				goto unknown;
 			continue;
@@ -534,15 +533,10 @@ unknown:
 	return "$.**";
 }
 
-struct pseg {
-	const char	*k;		/* NULL: an array element */
-	size_t		 len;
-};
-
 /* Whether entry <e> holds exactly the segments <s>. */
 static int
 path_same(const struct pol_eval *ev, const struct path_ent *e,
-    const struct pseg *s, size_t n)
+    const struct cls_seg *s, size_t n)
 {
 	const char *b = ev->pbytes + e->off;
 
@@ -553,12 +547,13 @@ path_same(const struct pol_eval *ev, const struct path_ent *e,
 
 		memcpy(&l, b, sizeof(l));
 		b += sizeof(l);
-		if (s[i].k == NULL) {
+		if (s[i].key == NULL) {
 			if (l != SEG_ARRAY)
 				return 0;
 			continue;
 		}
-		if (l != s[i].len || !same_bytes(b, s[i].k, l))
+		if (l == SEG_ARRAY || l != s[i].len ||
+		    !same_bytes(b, s[i].key, l))
 			return 0;
 		b += l;
 	}
@@ -568,7 +563,7 @@ path_same(const struct pol_eval *ev, const struct path_ent *e,
 /* Adds the path <s> (hash h) with folded text <text> to the cache; its sid,
  * or NOID when it does not fit (the caller formats it each time). */
 static uint32_t
-path_add(struct pol_eval *ev, const struct pseg *s, size_t n, uint64_t h,
+path_add(struct pol_eval *ev, const struct cls_seg *s, size_t n, uint64_t h,
     const char *text)
 {
 	size_t		 need = 0;
@@ -577,8 +572,11 @@ path_add(struct pol_eval *ev, const struct pseg *s, size_t n, uint64_t h,
 
 	if (ev->npe == PC_MAX)
 		return NOID;
-	for (size_t i = 0; i < n; i++)
-		need += sizeof(uint32_t) + (s[i].k != NULL ? s[i].len : 0);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].key != NULL && s[i].len >= SEG_ARRAY)
+			return NOID;
+		need += sizeof(uint32_t) + (s[i].key != NULL ? s[i].len : 0);
+	}
 	if (ev->npbytes + need > PC_MAXBYTES)
 		return NOID;
 	if (ev->npe == ev->cappe) {
@@ -597,12 +595,12 @@ path_add(struct pol_eval *ev, const struct pseg *s, size_t n, uint64_t h,
 		return NOID;
 	b = ev->pbytes + ev->npbytes;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t l = s[i].k != NULL ? (uint32_t)s[i].len : SEG_ARRAY;
+		uint32_t l = s[i].key != NULL ? (uint32_t)s[i].len : SEG_ARRAY;
 
 		memcpy(b, &l, sizeof(l));
 		b += sizeof(l);
-		if (s[i].k != NULL) {
-			memcpy(b, s[i].k, s[i].len);
+		if (s[i].key != NULL) {
+			memcpy(b, s[i].key, s[i].len);
 			b += s[i].len;
 		}
 	}
@@ -617,13 +615,16 @@ path_add(struct pol_eval *ev, const struct pseg *s, size_t n, uint64_t h,
 
 /* The field's folded path, through the path cache: its text, and in
  * ev->cur_sid its sid (NOID when the path was formatted into ev->path
- * without being interned). Found once per field. */
+ * without being interned). Found once per field. A hashed path (see
+ * struct cls_path) is keyed on its producer's hash: the cache compares
+ * segments, so hashes of another kind only cost a miss, never a wrong
+ * text. */
 static const char *
 field_path(struct pol_eval *ev)
 {
 	const struct cls_path	*pa = ev->field->path;
-	struct pseg		 s[PC_MAXSEGS];
-	uint64_t		 h = 0, idx;
+	const struct cls_seg	*s;
+	uint64_t		 h = 0;
 	uint32_t		 i, sid;
 	size_t			 n;
 	const char		*text;
@@ -635,22 +636,13 @@ field_path(struct pol_eval *ev)
 	if (pa == NULL || pa->depth > PC_MAXSEGS)
 		return ev->cur_path = format_path(ev);
 	n = pa->depth;
-	for (i = 0; i < n; i++) {
-		const char	*k = NULL;
-		size_t		 kl = 0;
-
-		if (pa->seg(pa->ctx, i, &k, &kl, &idx) != 1) {
-			s[i].k = NULL;		/* folds to [*] */
-			s[i].len = 0;
-			h = hstep(h, UINT64_MAX);
-			continue;
-		}
-		if (kl >= SEG_ARRAY)
-			return ev->cur_path = format_path(ev);
-		s[i].k = k != NULL ? k : "";
-		s[i].len = kl;
-		h = hbytes(h, s[i].k, kl);
-	}
+	s = pa->segs;
+	if (pa->hashed)
+		h = n > 0 ? s[n - 1].hash : 0;
+	else
+		for (i = 0; i < n; i++)
+			h = s[i].key == NULL ? hstep(h, UINT64_MAX) :
+			    hbytes(h, s[i].key, s[i].len);
 	h = hfold(h);
 	if (ev->pht.size != 0)
 		for (i = itab_first(&ev->pht, h); ev->pht.slot[i] != 0;

@@ -377,7 +377,7 @@ cmd_classify(int argc, char **argv)
 	while ((len = getline(&line, &cap, in)) != -1) {
 		struct line ln;
 		struct cls_seg seg;
-		struct cls_path cp = { &seg, 1, cls_segs_get };
+		struct cls_path cp = { &seg, 1, 0 };
 		struct cls_field f;
 		size_t total;
 

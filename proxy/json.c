@@ -7,6 +7,7 @@
 
 #include <event2/buffer.h>
 
+#include "classifiers/classifiers.h"
 #include "proxy/json.h"
 
 /*
@@ -44,7 +45,8 @@
  * other error inside the same token is reported.
  *
  * Memory, all allocated up front or grown to a fixed ceiling:
- *   - per nesting level 25 bytes (flags, index, key position): max_depth;
+ *   - per nesting level 41 bytes (flags, key position, and the segment
+ *     the visitor reads: key, length, index, prefix hash): max_depth;
  *   - sbuf, one decoded string or number (visitor only, grown when a
  *     token has escapes or spans chunks): max_string;
  *   - kbuf, the keys of the current path (visitor only): at most
@@ -120,9 +122,11 @@ struct json_rw {
 	enum st			 state;
 	size_t			 depth;		/* open containers */
 	uint8_t			*cflags;	/* [max_depth] C_* */
-	uint64_t		*cindex;	/* [max_depth] element index */
 	size_t			*ckey_off;	/* [max_depth] key in kbuf */
-	size_t			*ckey_len;
+	/* [max_depth] the path as json_path_segs() gives it: an object's
+	 * key points into kbuf (rebased when kbuf moves) or at "" before
+	 * its first key; an array's is NULL, with the element index */
+	struct cls_seg		*segs;
 	char			*kbuf;		/* keys of the path */
 	size_t			 kbuf_cap;
 	size_t			 kbuf_max;
@@ -507,16 +511,57 @@ json_path_seg(const struct json_path *pa, size_t i, const char **key,
 
 	if (i >= pa->depth)
 		return -1;
-	if (rw->cflags[i] & C_OBJ) {
-		if (key != NULL)	/* kbuf is NULL until a key is kept */
-			*key = rw->kbuf ? rw->kbuf + rw->ckey_off[i] : "";
+	if (rw->segs[i].key != NULL) {
+		if (key != NULL)
+			*key = rw->segs[i].key;
 		if (len != NULL)
-			*len = rw->ckey_len[i];
+			*len = rw->segs[i].len;
 		return 1;
 	}
 	if (index != NULL)
-		*index = rw->cindex[i];
+		*index = rw->segs[i].index;
 	return 0;
+}
+
+const struct cls_seg *
+json_path_segs(const struct json_path *pa)
+{
+	return pa->rw->segs;
+}
+
+/* The prefix hash of a segment (see struct cls_seg): one step per
+ * segment, a key's bytes 8 at a time, an array element a constant. */
+static uint64_t
+hstep(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x9e3779b97f4a7c15ull;
+}
+
+static uint64_t
+seg_hash(uint64_t h, const char *s, size_t n)
+{
+	uint64_t	 w;
+	uint32_t	 a, b;
+
+	h = hstep(h, n);
+	if (n >= 8) {
+		for (; n > 8; s += 8, n -= 8) {
+			memcpy(&w, s, 8);
+			h = hstep(h, w);
+		}
+		memcpy(&w, s + n - 8, 8);	/* the last 8, overlapping */
+		return hstep(h, w);
+	}
+	if (n >= 4) {		/* overlapping: n was hashed first */
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		return hstep(h, a | (uint64_t)b << 32);
+	}
+	if (n == 0)
+		return h;
+	return hstep(h, (uint64_t)(uint8_t)s[0] |
+	    (uint64_t)(uint8_t)s[n >> 1] << 8 |
+	    (uint64_t)(uint8_t)s[n - 1] << 16);
 }
 
 struct pbuf {
@@ -1035,7 +1080,8 @@ num_done(struct json_rw *rw, size_t i)
 static int
 open_container(struct json_rw *rw, size_t i, int obj)
 {
-	size_t	 d = rw->depth;
+	size_t		 d = rw->depth;
+	uint64_t	 h;
 
 	if (d >= rw->lim.max_depth)
 		return fail(rw, JSON_TOO_LONG, "nesting too deep", rw->base + i);
@@ -1049,9 +1095,13 @@ open_container(struct json_rw *rw, size_t i, int obj)
 			return -1;
 	}
 	rw->cflags[d] = obj ? C_OBJ : 0;
-	rw->cindex[d] = 0;
-	rw->ckey_off[d] = d > 0 ? rw->ckey_off[d - 1] + rw->ckey_len[d - 1] : 0;
-	rw->ckey_len[d] = 0;
+	/* an array's len stays 0 */
+	rw->ckey_off[d] = d > 0 ? rw->ckey_off[d - 1] + rw->segs[d - 1].len : 0;
+	h = d > 0 ? rw->segs[d - 1].hash : 0;
+	rw->segs[d].key = obj ? "" : NULL;
+	rw->segs[d].len = 0;
+	rw->segs[d].index = 0;
+	rw->segs[d].hash = obj ? seg_hash(h, "", 0) : hstep(h, UINT64_MAX);
 	rw->depth = d + 1;
 	rw->state = obj ? ST_FIRST_KEY : ST_FIRST_ELEM;
 	return 0;
@@ -1123,10 +1173,16 @@ string_done(struct json_rw *rw, size_t i)
 			    rw->tok_start);
 		rw->kbuf = nb;
 		rw->kbuf_cap = cap;
+		for (size_t j = 0; j < d; j++)	/* the outer keys moved */
+			if (rw->segs[j].key != NULL)
+				rw->segs[j].key = nb + rw->ckey_off[j];
 	}
 	if (len > 0)
 		memcpy(rw->kbuf + off, ptr, len);
-	rw->ckey_len[d] = len;
+	rw->segs[d].key = rw->kbuf != NULL ? rw->kbuf + off : "";
+	rw->segs[d].len = len;
+	rw->segs[d].hash = seg_hash(d > 0 ? rw->segs[d - 1].hash : 0,
+	    rw->segs[d].key, len);
 	return 0;
 }
 
@@ -1427,7 +1483,7 @@ scan(struct json_rw *rw)
 					rw->state = ST_KEY;
 					goto key;
 				}
-				rw->cindex[rw->depth - 1]++;
+				rw->segs[rw->depth - 1].index++;
 				rw->state = ST_VALUE;
 				goto value;
 			}
@@ -1488,9 +1544,9 @@ json_rw_new(const struct json_limits *lim, json_visit_fn visit, void *ud)
 	rw->ud = ud;
 	d = rw->lim.max_depth;
 	if ((rw->cflags = calloc(d, sizeof(*rw->cflags))) == NULL ||
-	    (rw->cindex = calloc(d, sizeof(*rw->cindex))) == NULL ||
 	    (rw->ckey_off = calloc(d, sizeof(*rw->ckey_off))) == NULL ||
-	    (rw->ckey_len = calloc(d, sizeof(*rw->ckey_len))) == NULL)
+	    /* written by open_container before anything reads them */
+	    (rw->segs = malloc(d * sizeof(*rw->segs))) == NULL)
 		goto fail;
 	/* All keys of one path together; a deeper or longer path is
 	 * refused ("path too long") rather than grown without bound. */
@@ -1509,9 +1565,8 @@ json_rw_free(struct json_rw *rw)
 	if (rw == NULL)
 		return;
 	free(rw->cflags);
-	free(rw->cindex);
 	free(rw->ckey_off);
-	free(rw->ckey_len);
+	free(rw->segs);
 	free(rw->kbuf);
 	free(rw->sbuf);
 	free(rw->hold);

@@ -48,6 +48,14 @@ size_t	json_path_depth(const struct json_path *);
  * member, 0 and sets *index for an array element, -1 if i >= depth. */
 int	json_path_seg(const struct json_path *, size_t i, const char **key,
 	    size_t *len, uint64_t *index);
+/* The same path as an array of depth segments, read in place: key NULL for
+ * an array element (with its index), else the decoded key; each segment's
+ * hash covers it and the segments before it, indices folded (two paths
+ * that fold alike hash alike). The rewriter keeps its path in the
+ * classifiers' layout so that the policy engine and the path globs read it
+ * without a call per segment. Valid only during the visitor call. */
+struct cls_seg;
+const struct cls_seg *json_path_segs(const struct json_path *);
 /* Writes "$.items[*].email" (fold = 1) or "$.items[3].email" (fold = 0) into
  * buf (always NUL-terminated when size > 0); keys that are not plain
  * identifiers are written as ['...'] with ' and \ escaped. Returns the full

@@ -7,15 +7,6 @@
 #include "proxy/json.h"
 #include "proxy/visit.h"
 
-/* cls_seg_fn over a json_path: the same shape as json_path_seg, through a
- * wrapper rather than a function-pointer cast. */
-static int
-seg(const void *ctx, size_t i, const char **key, size_t *len,
-    uint64_t *index)
-{
-	return json_path_seg(ctx, i, key, len, index);
-}
-
 enum json_action
 proxy_visit(void *ud, const struct json_path *jp, const struct json_value *v,
     struct json_edit *edit)
@@ -24,22 +15,19 @@ proxy_visit(void *ud, const struct json_path *jp, const struct json_value *v,
 	struct cls_path		 path;
 	struct cls_field	 f;
 	const char		*out = NULL;
-	size_t			 outlen = 0, depth;
+	size_t			 outlen = 0;
 	int			 raw = 0;
-	uint64_t		 idx;
 
 	if (v->type != JSON_STRING && v->type != JSON_NUMBER)
 		return JSON_KEEP;
-	depth = json_path_depth(jp);
-	path.ctx = jp;
-	path.depth = depth;
-	path.seg = seg;
+	path.segs = json_path_segs(jp);
+	path.depth = json_path_depth(jp);
+	path.hashed = 1;
 	f.name = NULL;
 	f.name_len = 0;
-	if (depth > 0 && json_path_seg(jp, depth - 1, &f.name, &f.name_len,
-	    &idx) != 1) {
-		f.name = NULL;
-		f.name_len = 0;
+	if (path.depth > 0 && path.segs[path.depth - 1].key != NULL) {
+		f.name = path.segs[path.depth - 1].key;
+		f.name_len = path.segs[path.depth - 1].len;
 	}
 	f.path = &path;
 	f.value = v->ptr;

@@ -153,8 +153,7 @@ main(void)
 
 		for (size_t i = 0; i < c.n; i++) {
 			struct rec *r = &c.r[i];
-			struct cls_path path = { r->segs, r->depth,
-				cls_segs_get };
+			struct cls_path path = { r->segs, r->depth, 0 };
 			struct cls_field f = { r->name, r->nlen, &path,
 				r->value, r->vlen, r->type };
 			const char *o;
@@ -184,8 +183,7 @@ main(void)
 
 		for (size_t i = 0; i < c.n; i++) {
 			struct rec *r = &c.r[i];
-			struct cls_path path = { r->segs, r->depth,
-				cls_segs_get };
+			struct cls_path path = { r->segs, r->depth, 0 };
 			struct cls_field f = { r->name, r->nlen, &path,
 				r->value, r->vlen, r->type };
 			const char *o;
@@ -209,8 +207,7 @@ main(void)
 	for (int k = 0; k < reps; k++)
 		for (size_t i = 0; i < c.n; i++) {
 			struct rec *r = &c.r[i];
-			struct cls_path path = { r->segs, r->depth,
-				cls_segs_get };
+			struct cls_path path = { r->segs, r->depth, 0 };
 			struct cls_field f = { r->name, r->nlen, &path,
 				r->value, r->vlen, r->type };
 			struct cls_match m[32];

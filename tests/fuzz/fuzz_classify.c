@@ -66,8 +66,9 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *nl;
-	struct cls_seg seg[2] = { { "customers", 9, 0 }, { "notes", 5, 0 } };
-	struct cls_path path = { seg, 2, cls_segs_get };
+	struct cls_seg seg[2] = { { "customers", 9, 0, 0 },
+	    { "notes", 5, 0, 0 } };
+	struct cls_path path = { seg, 2, 0 };
 	struct cls_field f;
 
 	if (builtin == NULL)

@@ -85,9 +85,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FILE *devnull = fopen("/dev/null", "w");
 
 		for (size_t i = 0; ev != NULL && i < 6; i++) {
-			struct cls_seg s[2] = { { "items", 5, 0 },
-				{ fields[i].name, strlen(fields[i].name), 0 } };
-			struct cls_path path = { s, 2, cls_segs_get };
+			struct cls_seg s[2] = { { "items", 5, 0, 0 },
+				{ fields[i].name, strlen(fields[i].name),
+				0, 0 } };
+			struct cls_path path = { s, 2, 0 };
 			struct cls_field f = { fields[i].name,
 				strlen(fields[i].name), &path, fields[i].value,
 				strlen(fields[i].value), CLS_V_STRING };

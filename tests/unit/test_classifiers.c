@@ -528,15 +528,15 @@ test_custom(void **state)
 	struct cls_set *set = build(d, 7, errs);
 	struct cls_scratch *scr = cls_scratch_new();
 	struct cls_match m[16];
-	struct cls_seg notes[] = { { "customers", 9, 0 }, { NULL, 0, 3 },
-	    { "notes", 5, 0 } };
-	struct cls_seg contact[] = { { "customers", 9, 0 }, { NULL, 0, 0 },
-	    { "contact", 7, 0 }, { "fax", 3, 0 } };
-	struct cls_seg other[] = { { "orders", 6, 0 }, { NULL, 0, 0 },
-	    { "comment", 7, 0 } };
-	struct cls_path pn = { notes, 3, cls_segs_get };
-	struct cls_path pc = { contact, 4, cls_segs_get };
-	struct cls_path po = { other, 3, cls_segs_get };
+	struct cls_seg notes[] = { { "customers", 9, 0, 0 }, { NULL, 0, 3, 0 },
+	    { "notes", 5, 0, 0 } };
+	struct cls_seg contact[] = { { "customers", 9, 0, 0 },
+	    { NULL, 0, 0, 0 }, { "contact", 7, 0, 0 }, { "fax", 3, 0, 0 } };
+	struct cls_seg other[] = { { "orders", 6, 0, 0 }, { NULL, 0, 0, 0 },
+	    { "comment", 7, 0, 0 } };
+	struct cls_path pn = { notes, 3, 0 };
+	struct cls_path pc = { contact, 4, 0 };
+	struct cls_path po = { other, 3, 0 };
 	const char *txt = "call 13800138000 or a@b.com";
 	struct cls_field f = { "notes", 5, &pn, txt, strlen(txt), CLS_V_STRING };
 	size_t n;
@@ -749,10 +749,10 @@ test_globs(void **state)
 		{ "$.**.customers.**.notes", 1 }, { "$.notes", 0 },
 		{ "$.**.note", 0 }, { "$", 0 },
 	};
-	struct cls_seg segs[] = { { "customers", 9, 0 }, { NULL, 0, 3 },
-	    { "notes", 5, 0 } };
-	struct cls_path p = { segs, 3, cls_segs_get };
-	struct cls_path root = { NULL, 0, NULL };
+	struct cls_seg segs[] = { { "customers", 9, 0, 0 }, { NULL, 0, 3, 0 },
+	    { "notes", 5, 0, 0 } };
+	struct cls_path p = { segs, 3, 0 };
+	struct cls_path root = { NULL, 0, 0 };
 	const char *err;
 	size_t pos;
 

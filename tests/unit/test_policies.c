@@ -155,9 +155,10 @@ field_at(struct pol_eval *ev, const char *name, uint64_t idx,
 {
 	static char		 buf[4096];
 	struct cls_seg		 segs[3] = {
-		{ "items", 5, 0 }, { NULL, 0, idx }, { name, strlen(name), 0 },
+		{ "items", 5, 0, 0 }, { NULL, 0, idx, 0 },
+		{ name, strlen(name), 0, 0 },
 	};
-	struct cls_path		 path = { segs, 3, cls_segs_get };
+	struct cls_path		 path = { segs, 3, 0 };
 	struct cls_field	 f = { name, strlen(name), &path, value,
 				    strlen(value), type };
 	const char		*out = NULL;
@@ -705,8 +706,9 @@ t_fold_cap(void **state)
 	(void)state;
 	for (size_t i = 0; i < POL_MAX_DECISIONS + 50; i++) {
 		char key[32];
-		struct cls_seg s[2] = { { key, 0, 0 }, { "email", 5, 0 } };
-		struct cls_path path = { s, 2, cls_segs_get };
+		struct cls_seg s[2] = { { key, 0, 0, 0 },
+		    { "email", 5, 0, 0 } };
+		struct cls_path path = { s, 2, 0 };
 		struct cls_field f = { "email", 5, &path, "a@b.example", 11,
 			CLS_V_STRING };
 		const char *o;
