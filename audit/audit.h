@@ -293,6 +293,15 @@ struct audit_filter {
 	const char	*action;	/* NULL: any; decisions filtered */
 };
 
+/* Times as every record, state file and admin answer writes them:
+ * "2026-11-27T04:26:47.123Z" (UTC, fixed width). */
+#define AUDIT_TIME_LEN		24
+struct timespec;
+void	audit_time_format(const struct timespec *ts, char out[AUDIT_TIME_LEN + 1]);
+void	audit_ms_format(int64_t ms, char out[AUDIT_TIME_LEN + 1]);	/* epoch ms */
+/* The wall clock in epoch ms (CLOCK_REALTIME). */
+int64_t	audit_now_ms(void);
+
 /* Parses RFC 3339 ("2026-11-27", "2026-11-27T04:26:47Z",
  * "2026-11-27T04:26:47.123+08:00") into epoch ms. 0 on success, -1. */
 int	audit_time_parse(const char *s, int64_t *ms);

@@ -76,6 +76,25 @@ audit_time_format(const struct timespec *ts, char out[AUDIT_TIME_LEN + 1])
 	put_digits(out + 20, (unsigned)(ts->tv_nsec / 1000000), 3);
 }
 
+void
+audit_ms_format(int64_t ms, char out[AUDIT_TIME_LEN + 1])
+{
+	struct timespec	ts;
+
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	audit_time_format(&ts, out);
+}
+
+int64_t
+audit_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 size_t
 audit_cp_message(char *out, uint64_t seq, uint64_t count, const char *head_hex)
 {

@@ -11,7 +11,6 @@
 
 #define AUDIT_FILE_FMT		"audit-%06u.jsonl"
 #define AUDIT_FILE_NAME_LEN	18		/* "audit-NNNNNN.jsonl" */
-#define AUDIT_TIME_LEN		24		/* "2026-11-27T04:26:47.123Z" */
 /* `,"prev":"<64 hex>"` and `,"hash":"<64 hex>"}` */
 #define AUDIT_PREV_TAIL		(10 + AUDIT_HASH_HEX)
 #define AUDIT_HASH_TAIL		(9 + AUDIT_HASH_HEX + 2)
@@ -21,7 +20,6 @@
 void	audit_hex(const uint8_t *bin, size_t len, char *out);	/* 2*len+1 */
 int	audit_unhex(const char *hex, size_t hexlen, uint8_t *out, size_t len);
 void	audit_hash(const void *buf, size_t len, uint8_t out[AUDIT_HASH_LEN]);
-void	audit_time_format(const struct timespec *ts, char out[AUDIT_TIME_LEN + 1]);
 size_t	audit_cp_message(char *out, uint64_t seq, uint64_t count,
 	    const char *head_hex);
 

@@ -134,25 +134,6 @@ snap_with(const struct audit_ovr_snap *old, size_t replace, struct ovr *nv)
 	return s;
 }
 
-static void
-ms_format(int64_t ms, char out[AUDIT_TIME_LEN + 1])
-{
-	struct timespec	ts;
-
-	ts.tv_sec = (time_t)(ms / 1000);
-	ts.tv_nsec = (long)(ms % 1000) * 1000000;
-	audit_time_format(&ts, out);
-}
-
-static int64_t
-now_real_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 audit_ovr_record(struct audit_rec *r, const struct audit_override *o,
     const char *op)
@@ -164,7 +145,7 @@ audit_ovr_record(struct audit_rec *r, const struct audit_override *o,
 	audit_rec_str(r, "op", op);
 	audit_rec_str(r, "id", o->id);
 	if (strcmp(op, "revoke") == 0) {
-		ms_format(o->revoked_ms, t);
+		audit_ms_format(o->revoked_ms, t);
 		audit_rec_str(r, "revoked", t);
 		audit_rec_str(r, "revoked_by", o->revoked_by);
 		return audit_rec_error(r);
@@ -189,12 +170,12 @@ audit_ovr_record(struct audit_rec *r, const struct audit_override *o,
 	audit_rec_str(r, "action", o->action);
 	audit_rec_str(r, "reason", o->reason);
 	audit_rec_str(r, "author", o->author);
-	ms_format(o->created_ms, t);
+	audit_ms_format(o->created_ms, t);
 	audit_rec_str(r, "created", t);
-	ms_format(o->expires_ms, t);
+	audit_ms_format(o->expires_ms, t);
 	audit_rec_str(r, "expires", t);
 	if (o->revoked_ms != 0) {
-		ms_format(o->revoked_ms, t);
+		audit_ms_format(o->revoked_ms, t);
 		audit_rec_str(r, "revoked", t);
 		audit_rec_str(r, "revoked_by", o->revoked_by);
 	}
@@ -430,7 +411,7 @@ audit_ovr_add(struct audit_ovr_store *st, const struct audit_override *in,
 		errno = EINVAL;
 		return -1;
 	}
-	o.created_ms = now_real_ms();
+	o.created_ms = audit_now_ms();
 	if (o.expires_ms <= o.created_ms) {
 		snprintf(err, errsize, "expires: required, in the future");
 		errno = EINVAL;
@@ -476,7 +457,7 @@ audit_ovr_revoke(struct audit_ovr_store *st, const char *id, const char *by,
 		goto out;
 	}
 	o = st->cur->v[i]->o;
-	o.revoked_ms = now_real_ms();
+	o.revoked_ms = audit_now_ms();
 	o.revoked_by = by;
 	if ((nv = ovr_new(&o)) == NULL) {
 		snprintf(err, errsize, "out of memory");

@@ -34,28 +34,6 @@ static const char ovr_actions[] =
 
 /* ------------------------------------------------------------ helpers */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* "2026-11-27T04:26:47.123Z" */
-static void
-time_format(int64_t ms, char out[64])
-{
-	time_t		t = (time_t)(ms / 1000);
-	struct tm	tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 /* A JSON string, or null for NULL. */
 static void
 jstr(struct evbuffer *b, const char *s)
@@ -1013,7 +991,7 @@ out:
 static void
 ovr_json(struct evbuffer *b, const struct audit_override *o, int64_t now)
 {
-	char	tm[64];
+	char	tm[AUDIT_TIME_LEN + 1];
 	int	first = 1;
 
 	evbuffer_add(b, "{", 1);
@@ -1040,14 +1018,14 @@ ovr_json(struct evbuffer *b, const struct audit_override *o, int64_t now)
 	jmember(b, &first, "action", o->action);
 	jmember(b, &first, "reason", o->reason);
 	jmember(b, &first, "author", o->author);
-	time_format(o->created_ms, tm);
+	audit_ms_format(o->created_ms, tm);
 	jmember(b, &first, "created", tm);
-	time_format(o->expires_ms, tm);
+	audit_ms_format(o->expires_ms, tm);
 	jmember(b, &first, "expires", tm);
 	jmember(b, &first, "status", o->revoked_ms != 0 ? "revoked" :
 	    o->expires_ms <= now ? "expired" : "active");
 	if (o->revoked_ms != 0) {
-		time_format(o->revoked_ms, tm);
+		audit_ms_format(o->revoked_ms, tm);
 		jmember(b, &first, "revoked", tm);
 		jmember(b, &first, "revoked_by", o->revoked_by);
 	}
@@ -1181,7 +1159,7 @@ admin_overrides_add(struct exchange *ex, const struct cfg_admin_token *t)
 	char				 err[512], id[40];
 	const char			*why;
 	int				 rc, bounded, decided;
-	int64_t				 now = now_ms();
+	int64_t				 now = audit_now_ms();
 
 	memset(&req, 0, sizeof(req));
 	memset(&d, 0, sizeof(d));
@@ -1277,7 +1255,7 @@ admin_overrides_add(struct exchange *ex, const struct cfg_admin_token *t)
 		ex_error(ex, 503, "overloaded", "out of memory");
 		goto out;
 	}
-	ovr_json(b, stored, now_ms());
+	ovr_json(b, stored, audit_now_ms());
 	evbuffer_add(b, "\n", 1);
 	reply_buf(ex, 201, "application/json", b);
 out:
@@ -1298,7 +1276,7 @@ admin_overrides_list(struct exchange *ex, const struct cfg_admin_token *t)
 	const char			*q = ex->req.query;
 	char				 k[32], v[32];
 	int				 all = 0, n = 0, rc;
-	int64_t				 now = now_ms();
+	int64_t				 now = audit_now_ms();
 
 	(void)t;
 	if (no_store(ex))
@@ -1374,7 +1352,7 @@ admin_override_revoke(struct exchange *ex, const struct cfg_admin_token *t)
 		ex_error(ex, 503, "overloaded", "out of memory");
 		goto out;
 	}
-	ovr_json(b, o, now_ms());
+	ovr_json(b, o, audit_now_ms());
 	evbuffer_add(b, "\n", 1);
 	reply_buf(ex, 200, "application/json", b);
 out:

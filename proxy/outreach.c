@@ -42,15 +42,6 @@ struct or_hold {
 	char			*unsub;		/* the link for the upstream */
 };
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const struct pol_outreach *
 gen_outreach(const struct proxy_gen *g)
 {
@@ -389,7 +380,7 @@ outreach_check(struct exchange *ex)
 	    (h->fps = calloc(cap.n, sizeof(*h->fps))) == NULL)
 		goto oom;
 	h->store = store;
-	h->now = wall_ms() / 1000;
+	h->now = audit_now_ms() / 1000;
 	for (size_t i = 0; i < cap.n; i++) {
 		size_t	k;
 
@@ -593,7 +584,7 @@ outreach_unsubscribe(struct exchange *ex)
 	char				 tok[256], fp[AUDIT_OR_FP_LEN + 1];
 	char				 err[256], body[512];
 	const char			*why = NULL;
-	int64_t				 now = wall_ms();
+	int64_t				 now = audit_now_ms();
 	int				 rc, n;
 
 	if (!(ex->req.method_bit & (CFG_M_GET | CFG_M_POST))) {
@@ -869,7 +860,7 @@ admin_optouts_add(struct exchange *ex, const struct cfg_admin_token *t)
 	if ((i = opted_out_any(store, fp, nfp)) >= 0)
 		rc = 1;		/* already, maybe under an older key version */
 	else if ((rc = audit_or_optout_add(store, fp[i = 0], "admin",
-	    t ? t->name : NULL, r.reason, wall_ms(), err, sizeof(err))) < 0) {
+	    t ? t->name : NULL, r.reason, audit_now_ms(), err, sizeof(err))) < 0) {
 		ex_error(ex, 500, "internal", err);
 		goto out;
 	}
@@ -930,7 +921,7 @@ admin_optouts_remove(struct exchange *ex, const struct cfg_admin_token *t)
 	if ((i = opted_out_any(ex->c->w->srv->outreach, fp, nfp)) < 0)
 		i = 0;		/* remove() answers ENOENT */
 	if (audit_or_optout_remove(ex->c->w->srv->outreach, fp[i], t ? t->name :
-	    NULL, r.reason, wall_ms(), err, sizeof(err)) < 0) {
+	    NULL, r.reason, audit_now_ms(), err, sizeof(err)) < 0) {
 		if (errno == ENOENT)
 			ex_error(ex, 404, "not_found", "this recipient has not "
 			    "opted out");
@@ -957,9 +948,7 @@ static void
 list_one(void *arg, const struct audit_or_optout *x)
 {
 	struct list_ctx	*l = arg;
-	char		 ts[40];
-	time_t		 s = (time_t)(x->since_ms / 1000);
-	struct tm	 tm;
+	char		 ts[AUDIT_TIME_LEN + 1];
 
 	if (l->only != NULL) {
 		size_t	i;
@@ -969,11 +958,10 @@ list_one(void *arg, const struct audit_or_optout *x)
 		if (i == l->nonly)
 			return;
 	}
-	gmtime_r(&s, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	audit_ms_format(x->since_ms, ts);
 	evbuffer_add_printf(l->b, "%s{\"fingerprint\":\"%s\",\"since\":"
-	    "\"%s.%03dZ\",\"source\":\"%s\"}", l->n ? "," : "", x->fp, ts,
-	    (int)(x->since_ms % 1000), x->source);
+	    "\"%s\",\"source\":\"%s\"}", l->n ? "," : "", x->fp, ts,
+	    x->source);
 	l->n++;
 }
 

@@ -201,21 +201,18 @@ void
 worker_log_access(struct worker *w, const struct exchange *ex)
 {
 	struct timespec	 now;
-	struct tm	 tm;
-	char		 ts[32];
+	char		 ts[AUDIT_TIME_LEN + 1];
 	double		 ms;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	audit_time_format(&now, ts);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - ex->start.tv_sec) * 1e3 +
 	    (now.tv_nsec - ex->start.tv_nsec) / 1e6;
 	/* The route pattern, never the raw path: paths carry personal data. */
 	evbuffer_add_printf(w->log,
-	    "%s.%03ldZ access rid=%s principal=%s route=\"%s\" status=%d "
-	    "bytes=%llu ms=%.3f\n", ts, (long)(now.tv_nsec / 1000000) % 1000,
-	    ex->id, ex->principal ? ex->principal->name : "-",
+	    "%s access rid=%s principal=%s route=\"%s\" status=%d "
+	    "bytes=%llu ms=%.3f\n", ts, ex->id, ex->principal ? ex->principal->name : "-",
 	    ex->route_name ? ex->route_name : "-", ex->status,
 	    (unsigned long long)ex->bytes_out, ms);
 	if (evbuffer_get_length(w->log) >= LOG_FLUSH_BYTES)

@@ -1139,15 +1139,6 @@ test_signer_failure(void **state)
 
 /* --------------------------------------------------------- overrides */
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 test_overrides(void **state)
 {
@@ -1171,7 +1162,7 @@ test_overrides(void **state)
 	 * Expiries leave a minute of slack: under the sanitizers on a loaded
 	 * machine the fsync of each add can take a good part of a second.
 	 */
-	now = wall_ms();
+	now = audit_now_ms();
 	st = audit_ovr_open(f->dir, err, sizeof(err));
 	assert_non_null(st);
 	memset(&o, 0, sizeof(o));
