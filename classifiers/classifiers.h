@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct pol_errs;
 
@@ -201,5 +202,74 @@ size_t		 cls_classify(const struct cls_set *, struct cls_scratch *,
  */
 size_t		 cls_name_normalise(const char *name, size_t len, char *buf,
 		    size_t size);
+
+/*
+ * SHORT KEYS. The one fast hash and compare of the short byte strings that
+ * the path caches and name memos key on (JSON keys, field names): the
+ * rewriter's path prefix hashes (struct cls_seg), the engine's path cache
+ * and the classifier's name memo all use these, so equal keys hash equal
+ * wherever they were hashed. Not cryptographic, and unkeyed.
+ */
+static inline uint64_t
+cls_hstep(uint64_t h, uint64_t v)
+{
+	return (h ^ v) * 0x9e3779b97f4a7c15ull;
+}
+
+/* The 1 to 7 bytes at s, all of them, in one word (the loads overlap: two
+ * words stand for equal bytes only when the counts are equal too). */
+static inline uint64_t
+cls_tail_word(const char *s, size_t n)
+{
+	uint32_t	a, b;
+
+	if (n >= 4) {
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		return a | (uint64_t)b << 32;
+	}
+	return (uint64_t)(unsigned char)s[0] |
+	    (uint64_t)(unsigned char)s[n >> 1] << 8 |
+	    (uint64_t)(unsigned char)s[n - 1] << 16;
+}
+
+/* <h> extended by the n bytes at s (their count first, then 8 at a time,
+ * the last 8 overlapping). */
+static inline uint64_t
+cls_hash_bytes(uint64_t h, const char *s, size_t n)
+{
+	uint64_t	w;
+
+	h = cls_hstep(h, n);
+	if (n == 0)
+		return h;
+	if (n < 8)
+		return cls_hstep(h, cls_tail_word(s, n));
+	for (; n > 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = cls_hstep(h, w);
+	}
+	memcpy(&w, s + n - 8, 8);
+	return cls_hstep(h, w);
+}
+
+/* memcmp(a, b, n) == 0 for short keys, without a call. */
+static inline int
+cls_same_bytes(const char *a, const char *b, size_t n)
+{
+	uint64_t	x, y;
+
+	if (n < 8)
+		return n == 0 || cls_tail_word(a, n) == cls_tail_word(b, n);
+	for (; n > 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return 0;
+	}
+	memcpy(&x, a + n - 8, 8);
+	memcpy(&y, b + n - 8, 8);
+	return x == y;
+}
 
 #endif

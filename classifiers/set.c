@@ -732,69 +732,21 @@ span_emit(void *ud, int kind, size_t start, size_t end,
 	}
 }
 
-/* The 1 to 7 bytes at s, all of them, in one word (the loads overlap: two
- * words compare equal exactly when the bytes do, for one count). */
-static uint64_t
-tail_word(const char *s, size_t n)
-{
-	uint32_t a, b;
-
-	if (n >= 4) {
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		return a | (uint64_t)b << 32;
-	}
-	return (uint64_t)(unsigned char)s[0] |
-	    (uint64_t)(unsigned char)s[n >> 1] << 8 |
-	    (uint64_t)(unsigned char)s[n - 1] << 16;
-}
-
-/* memcmp(a, b, n) == 0 for short names (n > 0), without a call. */
-static int
-same_bytes(const char *a, const char *b, size_t n)
-{
-	uint64_t x, y;
-
-	if (n < 8)
-		return tail_word(a, n) == tail_word(b, n);
-	for (; n > 8; a += 8, b += 8, n -= 8) {
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		if (x != y)
-			return 0;
-	}
-	memcpy(&x, a + n - 8, 8);
-	memcpy(&y, b + n - 8, 8);
-	return x == y;
-}
-
 /* cls_names_lookup through the scratch's memo (see struct name_memo). */
 static uint32_t
 names_lookup(const struct cls_set *set, struct cls_scratch *scr,
     const char *name, size_t len, const uint32_t **lit, size_t *nlit)
 {
 	struct name_memo	*e;
-	uint64_t		 h = len, w;
 	uint32_t		 kinds, si;
-	const char		*s = name;
-	size_t			 n = len;
 
 	if (scr == NULL || name == NULL || len == 0 || len > NM_MAXLEN)
 		return cls_names_lookup(set->names, name, len, lit, nlit);
-	for (; n > 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-	}
-	if (len >= 8)
-		memcpy(&w, s + n - 8, 8);
-	else
-		w = tail_word(s, n);
-	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-	si = (uint32_t)(h >> 40) & (NM_SETS - 1);
+	si = (uint32_t)(cls_hash_bytes(0, name, len) >> 40) & (NM_SETS - 1);
 	for (int i = 0; i < NM_WAYS; i++) {
 		e = &scr->names[si][i];
 		if (e->serial == set->serial && e->len == len &&
-		    same_bytes(e->name, name, len)) {
+		    cls_same_bytes(e->name, name, len)) {
 			*lit = e->lit;
 			*nlit = e->nlit;
 			return e->kinds;

@@ -282,72 +282,13 @@ decide_class(struct pol_eval *ev, size_t c)
 
 /* ------------------------------------------------------------ folded path */
 
-/* One step of the tables' hashes; hfold makes the low bits (the slot)
- * depend on all of them. */
-static uint64_t
-hstep(uint64_t h, uint64_t v)
-{
-	return (h ^ v) * 0x9e3779b97f4a7c15ull;
-}
-
+/* The tables hash with cls_hstep and cls_hash_bytes (classifiers.h), the
+ * same functions as the rewriter's path prefix hashes; hfold makes the low
+ * bits (the slot) depend on all of them. */
 static uint64_t
 hfold(uint64_t h)
 {
 	return h ^ (h >> 32);
-}
-
-/* The 1 to 7 bytes at s, all of them, in one word (for short keys; the
- * loads overlap, so a word stands for the bytes only with their count). */
-static uint64_t
-tail_word(const char *s, size_t n)
-{
-	uint32_t a, b;
-
-	if (n >= 4) {
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		return a | (uint64_t)b << 32;
-	}
-	return (uint64_t)(unsigned char)s[0] |
-	    (uint64_t)(unsigned char)s[n >> 1] << 8 |
-	    (uint64_t)(unsigned char)s[n - 1] << 16;
-}
-
-static uint64_t
-hbytes(uint64_t h, const char *s, size_t n)
-{
-	uint64_t w;
-
-	if (n < 8)	/* the count in the top byte: tail_word needs it */
-		return hstep(h, (n > 0 ? tail_word(s, n) : 0) ^
-		    (uint64_t)n << 56);
-	h = hstep(h, n);
-	for (; n > 8; s += 8, n -= 8) {
-		memcpy(&w, s, 8);
-		h = hstep(h, w);
-	}
-	memcpy(&w, s + n - 8, 8);	/* the last 8, overlapping */
-	return hstep(h, w);
-}
-
-/* memcmp(a, b, n) == 0 for the short keys of paths, without a call. */
-static int
-same_bytes(const char *a, const char *b, size_t n)
-{
-	uint64_t x, y;
-
-	if (n >= 8) {
-		for (; n > 8; a += 8, b += 8, n -= 8) {
-			memcpy(&x, a, 8);
-			memcpy(&y, b, 8);
-			if (x != y)
-				return 0;
-		}
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		return x == y;
-	}
-	return n == 0 || tail_word(a, n) == tail_word(b, n);
 }
 
 /* The first slot for <h>; step with itab_next. */
@@ -427,7 +368,7 @@ static uint32_t
 intern(struct pol_eval *ev, const char *s)
 {
 	size_t		 n = strlen(s);
-	uint64_t	 h = hfold(hbytes(0, s, n));
+	uint64_t	 h = hfold(cls_hash_bytes(0, s, n));
 	uint32_t	 i, id;
 
 	if (ev->sht.size != 0)
@@ -553,7 +494,7 @@ path_same(const struct pol_eval *ev, const struct path_ent *e,
 			continue;
 		}
 		if (l == SEG_ARRAY || l != s[i].len ||
-		    !same_bytes(b, s[i].key, l))
+		    !cls_same_bytes(b, s[i].key, l))
 			return 0;
 		b += l;
 	}
@@ -641,8 +582,8 @@ field_path(struct pol_eval *ev)
 		h = n > 0 ? s[n - 1].hash : 0;
 	else
 		for (i = 0; i < n; i++)
-			h = s[i].key == NULL ? hstep(h, UINT64_MAX) :
-			    hbytes(h, s[i].key, s[i].len);
+			h = s[i].key == NULL ? cls_hstep(h, UINT64_MAX) :
+			    cls_hash_bytes(h, s[i].key, s[i].len);
 	h = hfold(h);
 	if (ev->pht.size != 0)
 		for (i = itab_first(&ev->pht, h); ev->pht.slot[i] != 0;
@@ -699,10 +640,10 @@ decision(struct pol_eval *ev, uint32_t sid, const struct cls_match *m,
 		    d->break_glass == bg)
 			return d;
 	}
-	h = hstep(0, sid | (uint64_t)m->class_id << 32);
-	h = hstep(h, (uint32_t)rule | (uint64_t)action << 32 |
+	h = cls_hstep(0, sid | (uint64_t)m->class_id << 32);
+	h = cls_hstep(h, (uint32_t)rule | (uint64_t)action << 32 |
 	    (uint64_t)bg << 48);
-	h = hfold(hstep(h, (uint64_t)(uintptr_t)ovr));
+	h = hfold(cls_hstep(h, (uint64_t)(uintptr_t)ovr));
 	if (ev->dht.size != 0)
 		for (i = itab_first(&ev->dht, h); ev->dht.slot[i] != 0;
 		    i = itab_next(&ev->dht, i)) {

@@ -529,41 +529,6 @@ json_path_segs(const struct json_path *pa)
 	return pa->rw->segs;
 }
 
-/* The prefix hash of a segment (see struct cls_seg): one step per
- * segment, a key's bytes 8 at a time, an array element a constant. */
-static uint64_t
-hstep(uint64_t h, uint64_t v)
-{
-	return (h ^ v) * 0x9e3779b97f4a7c15ull;
-}
-
-static uint64_t
-seg_hash(uint64_t h, const char *s, size_t n)
-{
-	uint64_t	 w;
-	uint32_t	 a, b;
-
-	h = hstep(h, n);
-	if (n >= 8) {
-		for (; n > 8; s += 8, n -= 8) {
-			memcpy(&w, s, 8);
-			h = hstep(h, w);
-		}
-		memcpy(&w, s + n - 8, 8);	/* the last 8, overlapping */
-		return hstep(h, w);
-	}
-	if (n >= 4) {		/* overlapping: n was hashed first */
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		return hstep(h, a | (uint64_t)b << 32);
-	}
-	if (n == 0)
-		return h;
-	return hstep(h, (uint64_t)(uint8_t)s[0] |
-	    (uint64_t)(uint8_t)s[n >> 1] << 8 |
-	    (uint64_t)(uint8_t)s[n - 1] << 16);
-}
-
 struct pbuf {
 	char	*buf;
 	size_t	 size;
@@ -1101,7 +1066,8 @@ open_container(struct json_rw *rw, size_t i, int obj)
 	rw->segs[d].key = obj ? "" : NULL;
 	rw->segs[d].len = 0;
 	rw->segs[d].index = 0;
-	rw->segs[d].hash = obj ? seg_hash(h, "", 0) : hstep(h, UINT64_MAX);
+	rw->segs[d].hash = obj ? cls_hash_bytes(h, "", 0) :
+	    cls_hstep(h, UINT64_MAX);
 	rw->depth = d + 1;
 	rw->state = obj ? ST_FIRST_KEY : ST_FIRST_ELEM;
 	return 0;
@@ -1181,7 +1147,7 @@ string_done(struct json_rw *rw, size_t i)
 		memcpy(rw->kbuf + off, ptr, len);
 	rw->segs[d].key = rw->kbuf != NULL ? rw->kbuf + off : "";
 	rw->segs[d].len = len;
-	rw->segs[d].hash = seg_hash(d > 0 ? rw->segs[d - 1].hash : 0,
+	rw->segs[d].hash = cls_hash_bytes(d > 0 ? rw->segs[d - 1].hash : 0,
 	    rw->segs[d].key, len);
 	return 0;
 }
