@@ -147,16 +147,13 @@ any_in_list(const char *const *v, size_t n, const char *const *s, size_t ns)
 	return 0;
 }
 
+/* A request's method bit; "*" is a pattern, never a request's method. */
 static unsigned
 method_of(const char *m)
 {
-	static const char *const names[] = { "GET", "HEAD", "POST", "PUT",
-	    "PATCH", "DELETE", "OPTIONS" };
-
-	for (unsigned i = 0; m != NULL && i < 7; i++)
-		if (strcmp(m, names[i]) == 0)
-			return 1u << i;
-	return 0;
+	if (m == NULL || strcmp(m, "*") == 0)
+		return 0;
+	return pol_method_bit(m, strlen(m));
 }
 
 /* Does rule r apply to this body at all (everything but classes)? */

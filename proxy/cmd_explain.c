@@ -41,9 +41,6 @@ usage(FILE *f)
 	    "  --justification TEXT  as X-Custos-Justification (break glass)\n");
 }
 
-static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "PATCH",
-	"DELETE", "OPTIONS", NULL };
-
 int
 cmd_explain(int argc, char **argv)
 {
@@ -126,11 +123,8 @@ cmd_explain(int argc, char **argv)
 		const char *sp = strchr(route, ' ');
 		size_t ml = sp ? (size_t)(sp - route) : 0;
 
-		for (unsigned i = 0; sp && ml < sizeof(method) &&
-		    methods[i] != NULL; i++)
-			if (strlen(methods[i]) == ml &&
-			    memcmp(methods[i], route, ml) == 0)
-				mbit = 1u << i;
+		if (sp != NULL && ml < sizeof(method))
+			mbit = http_method_bit(route, ml);
 		if (mbit == 0 || sp[1] != '/') {
 			fprintf(stderr, "custos explain: --route must be "
 			    "'METHOD /path', e.g. 'GET /api/customers'\n");

@@ -98,8 +98,8 @@ list_any(const char *v, size_t len, const char *lit, size_t n)
 	return 0;
 }
 
-static unsigned
-method_bit(const char *m, size_t len)
+unsigned
+http_method_bit(const char *m, size_t len)
 {
 	switch (len) {
 	case 3:
@@ -164,7 +164,7 @@ parse_request_line(struct http_head *h, char *p, char *pathbuf,
 	}
 	*p++ = '\0';
 	h->method = m;
-	h->method_bit = method_bit(m, (size_t)(p - 1 - m));
+	h->method_bit = http_method_bit(m, (size_t)(p - 1 - m));
 
 	t = p;
 	/* The target: visible bytes only. '?' starts the query. */

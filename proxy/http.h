@@ -101,5 +101,8 @@ void			 http_chunk_end(struct evbuffer *out);
 int			 http_request_id_valid(const char *id, size_t len);
 /* Standard reason phrase ("Not Found"), "Unknown" for others. */
 const char		*http_reason(int status);
+/* The CFG_M_* bit of a method token (len bytes, case-sensitive): GET, HEAD,
+ * POST, PUT, PATCH, DELETE, OPTIONS; 0 for any other. */
+unsigned		 http_method_bit(const char *m, size_t len);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "proxy/config.h"
+#include "proxy/http.h"
 #include "proxy/route.h"
 
 /*
@@ -18,29 +19,6 @@
  *  - Paths are compared as sent: no percent-decoding, no dot-segment removal.
  *    The server normalises (or rejects) such paths before routing.
  */
-
-static const struct {
-	const char	*name;
-	size_t		 len;
-	unsigned	 bit;
-} route_methods[] = {
-	{ "GET", 3, CFG_M_GET }, { "HEAD", 4, CFG_M_HEAD },
-	{ "POST", 4, CFG_M_POST }, { "PUT", 3, CFG_M_PUT },
-	{ "PATCH", 5, CFG_M_PATCH }, { "DELETE", 6, CFG_M_DELETE },
-	{ "OPTIONS", 7, CFG_M_OPTIONS },
-};
-
-static unsigned
-method_lookup(const char *m, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(route_methods) / sizeof(route_methods[0]); i++)
-		if (route_methods[i].len == len &&
-		    memcmp(route_methods[i].name, m, len) == 0)
-			return route_methods[i].bit;
-	return 0;
-}
 
 int
 proxy_route_parse(const char *match, unsigned *methods, const char **path,
@@ -66,7 +44,7 @@ proxy_route_parse(const char *match, unsigned *methods, const char **path,
 				*why = "empty method";
 				return -1;
 			}
-			if ((b = method_lookup(p, (size_t)(e - p))) == 0) {
+			if ((b = http_method_bit(p, (size_t)(e - p))) == 0) {
 				*why = "unknown method (GET, HEAD, POST, PUT, "
 				    "PATCH, DELETE, OPTIONS or *)";
 				return -1;
