@@ -446,6 +446,9 @@ int	audit_ovr_record(struct audit_rec *, const struct audit_override *,
 /* A recipient's fingerprint: base64url of a keyed BLAKE2b-128, as
  * keys_fingerprint() writes. */
 #define AUDIT_OR_FP_LEN		22
+/* 1 when <fp> is a fingerprint as keys_fingerprint() writes it (22
+ * characters of [A-Za-z0-9_-]); NULL and anything else 0. */
+int	audit_or_fp_valid(const char *fp);
 #define AUDIT_OR_MAX_SCOPES	8
 #define AUDIT_OR_MAX_RING	64		/* most sends one scope remembers */
 

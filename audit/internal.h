@@ -110,10 +110,11 @@ struct audit_sfile {
 int	audit_sfile_open(struct audit_sfile *sf, const char *path,
 	    const char *what, int (*replay)(void *arg, const struct ajson_doc *),
 	    void *arg, char *err, size_t errsize);
-/* Appends the chained line of <body> at <ts> and fdatasyncs it. 0, or -1
- * (errno) with nothing of the line left in the file. */
-int	audit_sfile_append(struct audit_sfile *sf, const struct timespec *ts,
-	    const char *body, size_t len);
+/* Appends the chained line of <body> with the time <ms> (epoch ms) and
+ * fdatasyncs it. 0, or -1 (errno) with nothing of the line left in the
+ * file. */
+int	audit_sfile_append(struct audit_sfile *sf, int64_t ms, const char *body,
+	    size_t len);
 void	audit_sfile_close(struct audit_sfile *sf);	/* idempotent */
 
 #endif

@@ -167,8 +167,8 @@ mix64(uint64_t x)
 	return x;
 }
 
-static int
-fp_valid(const char *fp)
+int
+audit_or_fp_valid(const char *fp)
 {
 	size_t		i;
 	unsigned char	c;
@@ -670,7 +670,7 @@ audit_or_take(struct audit_outreach *st, const char *fp, int64_t now_s,
 	unsigned		 done;
 	int			 attempt, e, verdict = AUDIT_OR_FULL;
 
-	if (st == NULL || !fp_valid(fp) || !time_ok(now_s) ||
+	if (st == NULL || !audit_or_fp_valid(fp) || !time_ok(now_s) ||
 	    (n > 0 && lim == NULL)) {
 		errno = EINVAL;
 		goto full;
@@ -744,7 +744,7 @@ audit_or_give_back(struct audit_outreach *st, const char *fp, int64_t now_s,
 	size_t			 i, at;
 	unsigned		 done = 0;
 
-	if (st == NULL || !fp_valid(fp) || !time_ok(now_s) || lim == NULL)
+	if (st == NULL || !audit_or_fp_valid(fp) || !time_ok(now_s) || lim == NULL)
 		return;
 	key = fp_key(fp);
 	sh = &st->sh[key >> OR_SHARD_SHIFT];
@@ -1149,7 +1149,6 @@ opt_append(struct audit_outreach *st, const char *op, const char *fp,
     int64_t now_ms, char *err, size_t errsize)
 {
 	struct audit_rec	*r = NULL;
-	struct timespec		 ts;
 	const char		*body;
 	size_t			 len;
 	int			 rc = -1, e;
@@ -1166,9 +1165,7 @@ opt_append(struct audit_outreach *st, const char *op, const char *fp,
 	if (audit_rec_error(r) < 0)
 		goto nomem;
 	body = audit_rec_body(r, &len);
-	ts.tv_sec = (time_t)(now_ms / 1000);
-	ts.tv_nsec = (long)(now_ms % 1000) * 1000000;
-	if (audit_sfile_append(&st->ofile, &ts, body, len) < 0) {
+	if (audit_sfile_append(&st->ofile, now_ms, body, len) < 0) {
 		e = errno;
 		snprintf(err, errsize, "%s: %s", st->opath, strerror(e));
 		errno = e;
@@ -1194,7 +1191,7 @@ opt_replay(struct audit_outreach *st, const struct ajson_doc *d)
 
 	if (audit_json_str(d, audit_json_get(d, 0, "op"), op, sizeof(op)) < 0 ||
 	    audit_json_str(d, audit_json_get(d, 0, "fingerprint"), fp,
-	    sizeof(fp)) < 0 || !fp_valid(fp) ||
+	    sizeof(fp)) < 0 || !audit_or_fp_valid(fp) ||
 	    audit_json_str(d, audit_json_get(d, 0, "time"), t, sizeof(t)) < 0 ||
 	    audit_time_parse(t, &ms) < 0)
 		return -1;
@@ -1238,7 +1235,7 @@ audit_or_optout_add(struct audit_outreach *st, const char *fp,
 	uint64_t	key;
 	int		rc;
 
-	if (!fp_valid(fp)) {
+	if (!audit_or_fp_valid(fp)) {
 		snprintf(err, errsize, "fingerprint: %d base64url characters",
 		    AUDIT_OR_FP_LEN);
 		errno = EINVAL;
@@ -1284,7 +1281,7 @@ audit_or_optout_remove(struct audit_outreach *st, const char *fp,
 	size_t	i;
 	int	rc = -1;
 
-	if (!fp_valid(fp)) {
+	if (!audit_or_fp_valid(fp)) {
 		snprintf(err, errsize, "fingerprint: %d base64url characters",
 		    AUDIT_OR_FP_LEN);
 		errno = EINVAL;
@@ -1319,7 +1316,7 @@ audit_or_opted_out(struct audit_outreach *st, const char *fp)
 {
 	int	in;
 
-	if (st == NULL || !fp_valid(fp))
+	if (st == NULL || !audit_or_fp_valid(fp))
 		return 0;
 	pthread_rwlock_rdlock(&st->olock);
 	in = opt_find(st, fp_key(fp), fp) != SIZE_MAX;

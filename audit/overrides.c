@@ -186,13 +186,11 @@ audit_ovr_record(struct audit_rec *r, const struct audit_override *o,
 static int
 append(struct audit_ovr_store *st, const struct audit_rec *rec)
 {
-	struct timespec	 ts;
 	const char	*body;
 	size_t		 len;
 
 	body = audit_rec_body(rec, &len);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return audit_sfile_append(&st->file, &ts, body, len);
+	return audit_sfile_append(&st->file, audit_now_ms(), body, len);
 }
 
 static const char *

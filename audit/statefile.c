@@ -113,9 +113,10 @@ out:
 }
 
 int
-audit_sfile_append(struct audit_sfile *sf, const struct timespec *ts,
-    const char *body, size_t len)
+audit_sfile_append(struct audit_sfile *sf, int64_t ms, const char *body,
+    size_t len)
 {
+	struct timespec		 ts;
 	struct audit_buf	 b;
 	char			 hx[AUDIT_HASH_HEX + 1];
 	size_t			 off = 0;
@@ -124,7 +125,9 @@ audit_sfile_append(struct audit_sfile *sf, const struct timespec *ts,
 
 	memset(&b, 0, sizeof(b));
 	b.max = SIZE_MAX / 4;
-	audit_chain_line(&b, sf->seq + 1, ts, body, len, sf->head, hx);
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000;
+	audit_chain_line(&b, sf->seq + 1, &ts, body, len, sf->head, hx);
 	if (b.err) {
 		errno = b.err;
 		goto fail;

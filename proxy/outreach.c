@@ -742,17 +742,6 @@ optout_parse(struct exchange *ex, struct optout_req *r, char *err,
 	return 0;
 }
 
-static int
-fp_valid(const char *s)
-{
-	size_t	n = strlen(s);
-
-	if (n != AUDIT_OR_FP_LEN)
-		return 0;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_") == n;
-}
-
 /* The fingerprints an admin request names: "fingerprint" as given, or the
  * normalised "recipient" under every fingerprint key version that still
  * reads (the writer's first). 0 with *n set, or -1 after answering. */
@@ -769,7 +758,7 @@ optout_target(struct exchange *ex, const struct optout_req *r,
 		return -1;
 	}
 	if (r->fingerprint != NULL) {
-		if (!fp_valid(r->fingerprint)) {
+		if (!audit_or_fp_valid(r->fingerprint)) {
 			ex_error(ex, 400, "bad_request", "fingerprint: not a "
 			    "custos fingerprint (22 base64url characters)");
 			return -1;
