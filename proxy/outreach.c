@@ -24,6 +24,7 @@
 #define OR_MAX_LIMITS		32
 #define OR_MAX_VALUE		512	/* bytes of one recipient value */
 #define OR_PATH_MAX		512
+#define OR_CHANNEL_MAX		64
 #define OR_FLUSH_MS		250
 #define OR_FP_VERSIONS		4	/* fingerprint key versions checked */
 
@@ -141,7 +142,7 @@ struct capture {
 	const char	*cpath;		/* the channel's, or NULL */
 	char		**vals;
 	size_t		 n;
-	int		 too_many, too_long, oom;
+	int		 too_many, too_long, bad_channel, oom;
 	char		*channel;
 	char		 path[OR_PATH_MAX];
 };
@@ -172,10 +173,28 @@ capture_visit(void *ud, const struct json_path *p, const struct json_value *v,
 			return JSON_STOP;
 		}
 		c->vals[c->n++] = s;
-	} else if (c->cpath != NULL && c->channel == NULL &&
-	    strcmp(c->path, c->cpath) == 0) {
-		if ((c->channel = strndup(v->ptr, v->len < 64 ? v->len : 64)) ==
-		    NULL) {
+	} else if (c->cpath != NULL && strcmp(c->path, c->cpath) == 0) {
+		const char	*ch = v->ptr;
+		size_t		 n = v->len;
+
+		/* " sms" is sms; two different channels in one message (a
+		 * duplicated key: which one would the upstream use?) are
+		 * refused rather than guessed. */
+		while (n > 0 && (*ch == ' ' || *ch == '\t'))
+			ch++, n--;
+		while (n > 0 && (ch[n - 1] == ' ' || ch[n - 1] == '\t'))
+			n--;
+		if (c->channel != NULL) {
+			if (strlen(c->channel) != n ||
+			    strncasecmp(c->channel, ch, n) != 0)
+				c->bad_channel = 1;
+			return c->bad_channel ? JSON_STOP : JSON_KEEP;
+		}
+		if (n > OR_CHANNEL_MAX) {
+			c->bad_channel = 1;	/* no channel is that long */
+			return JSON_STOP;
+		}
+		if ((c->channel = strndup(ch, n)) == NULL) {
 			c->oom = 1;
 			return JSON_STOP;
 		}
@@ -349,11 +368,16 @@ outreach_check(struct exchange *ex)
 		js = json_rw_finish(rw, NULL);
 	if (cap.oom)
 		goto oom;
-	if (cap.too_many || cap.too_long) {
-		snprintf(reason, sizeof(reason), cap.too_many ?
-		    "a message may name at most %d recipients" :
-		    "a recipient is longer than %d bytes", cap.too_many ?
-		    OR_MAX_RECIPIENTS : OR_MAX_VALUE);
+	if (cap.too_many || cap.too_long || cap.bad_channel) {
+		if (cap.bad_channel)
+			snprintf(reason, sizeof(reason), "the message names "
+			    "more than one channel at %s, or one longer than "
+			    "%d bytes", cap.cpath, OR_CHANNEL_MAX);
+		else
+			snprintf(reason, sizeof(reason), cap.too_many ?
+			    "a message may name at most %d recipients" :
+			    "a recipient is longer than %d bytes", cap.too_many ?
+			    OR_MAX_RECIPIENTS : OR_MAX_VALUE);
 		(void)ex_audit(ex, "request", "block", 400, reason, NULL, 0);
 		ex_error(ex, 400, "bad_request", reason);
 		goto fail;

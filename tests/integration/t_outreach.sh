@@ -123,6 +123,10 @@ assert_eq "$CODE" 202 "first SMS passes"
 send bot-key '{"to": "030 1234567", "channel": "sms", "text": "x"}'
 assert_eq "$CODE" 429 "second SMS to the same number (national form) is refused"
 assert_contains "$BODY" "'sms-daily'" "named: sms-daily"
+send bot-key '{"to": "+49 30 1234-567", "channel": " SMS ", "text": "x"}'
+assert_eq "$CODE" 429 "the channel ' SMS ' is sms"
+send bot-key '{"to": "zoe@example.com", "channel": "email", "channel": "sms"}'
+assert_eq "$CODE" 400 "two channels in one message are refused, not guessed"
 send bot-key '{"to": "0049301234567", "channel": "email", "text": "x"}'
 assert_eq "$CODE" 202 "the same person on another channel passes"
 
