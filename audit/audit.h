@@ -96,6 +96,9 @@ struct audit_decision {
 	const char		*override;	/* override id, NULL: none */
 	const char *const	*fingerprints;	/* keys_fingerprint() output */
 	size_t			 nfingerprints;
+	const char		*break_glass;	/* "used", "refused"; NULL: none */
+	const char		*error;		/* why the action fell back to
+						 * redact; NULL: it did not */
 };
 
 /* A decision, block or denial record for one request direction. */
@@ -118,6 +121,11 @@ struct audit_request {
 /* Resets <rec> and fills it with <req> in the documented member order.
  * Returns audit_rec_error(). */
 int	audit_rec_request(struct audit_rec *, const struct audit_request *req);
+/* Appends one decision object (inside an open array) as audit_rec_request
+ * writes each: id, path, class, level, confidence, evidence, rule, action,
+ * count, override, fingerprints, then break_glass and error when set. The
+ * one writer of decision JSON: `custos explain` prints the same. */
+void	audit_rec_decision(struct audit_rec *, const struct audit_decision *d);
 
 /* ------------------------------------------------------------------- writer */
 

@@ -337,8 +337,7 @@ audit_rec_strv(struct audit_rec *r, const char *key, const char *const *vals,
 int
 audit_rec_request(struct audit_rec *r, const struct audit_request *q)
 {
-	const struct audit_decision	*d;
-	size_t				 i;
+	size_t	i;
 
 	audit_rec_reset(r);
 	if (q->type != NULL)
@@ -354,23 +353,30 @@ audit_rec_request(struct audit_rec *r, const struct audit_request *q)
 	if (q->reason != NULL)
 		audit_rec_str(r, "reason", q->reason);
 	audit_rec_arr_open(r, "decisions");
-	for (i = 0; i < q->ndecisions; i++) {
-		d = &q->decisions[i];
-		audit_rec_obj_open(r, NULL);
-		audit_rec_str(r, "id", d->id);
-		audit_rec_str(r, "path", d->path);
-		audit_rec_str(r, "class", d->class_);
-		audit_rec_str(r, "level", d->level);
-		audit_rec_str(r, "confidence", d->confidence);
-		audit_rec_strv(r, "evidence", d->evidence, d->nevidence);
-		audit_rec_str(r, "rule", d->rule);
-		audit_rec_str(r, "action", d->action);
-		audit_rec_int(r, "count", (int64_t)d->count);
-		audit_rec_str(r, "override", d->override);
-		audit_rec_strv(r, "fingerprints", d->fingerprints,
-		    d->nfingerprints);
-		audit_rec_obj_close(r);
-	}
+	for (i = 0; i < q->ndecisions; i++)
+		audit_rec_decision(r, &q->decisions[i]);
 	audit_rec_arr_close(r);
 	return audit_rec_error(r);
+}
+
+void
+audit_rec_decision(struct audit_rec *r, const struct audit_decision *d)
+{
+	audit_rec_obj_open(r, NULL);
+	audit_rec_str(r, "id", d->id);
+	audit_rec_str(r, "path", d->path);
+	audit_rec_str(r, "class", d->class_);
+	audit_rec_str(r, "level", d->level);
+	audit_rec_str(r, "confidence", d->confidence);
+	audit_rec_strv(r, "evidence", d->evidence, d->nevidence);
+	audit_rec_str(r, "rule", d->rule);
+	audit_rec_str(r, "action", d->action);
+	audit_rec_int(r, "count", (int64_t)d->count);
+	audit_rec_str(r, "override", d->override);
+	audit_rec_strv(r, "fingerprints", d->fingerprints, d->nfingerprints);
+	if (d->break_glass != NULL)
+		audit_rec_str(r, "break_glass", d->break_glass);
+	if (d->error != NULL)
+		audit_rec_str(r, "error", d->error);
+	audit_rec_obj_close(r);
 }

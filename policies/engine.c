@@ -929,83 +929,7 @@ pol_eval_decisions(const struct pol_eval *ev, size_t *n)
 	return ev->d;
 }
 
-/* ------------------------------------------------------------------- JSON */
-
-static void
-jstr(FILE *f, const char *s)
-{
-	if (s == NULL) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void
-jstrv(FILE *f, const char *const *v, size_t n)
-{
-	fputc('[', f);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			fputc(',', f);
-		jstr(f, v[i]);
-	}
-	fputc(']', f);
-}
-
-int
-pol_eval_decisions_json(const struct pol_eval *ev, FILE *f)
-{
-	fputc('[', f);
-	for (size_t i = 0; i < ev->nd; i++) {
-		const struct pol_decision *d = &ev->d[i];
-
-		fputs(i ? ",{\"id\":" : "{\"id\":", f);
-		jstr(f, d->id);
-		fputs(",\"path\":", f);
-		jstr(f, d->path);
-		fputs(",\"class\":", f);
-		jstr(f, d->class_);
-		fputs(",\"level\":", f);
-		jstr(f, d->level);
-		fputs(",\"confidence\":", f);
-		jstr(f, d->confidence);
-		fputs(",\"evidence\":", f);
-		jstrv(f, d->evidence, d->nevidence);
-		fputs(",\"rule\":", f);
-		jstr(f, d->rule);
-		fputs(",\"action\":", f);
-		jstr(f, pol_action_name(d->action));
-		fprintf(f, ",\"count\":%llu,\"override\":",
-		    (unsigned long long)d->count);
-		jstr(f, d->override);
-		fputs(",\"fingerprints\":", f);
-		jstrv(f, d->fingerprints, d->nfingerprints);
-		if (d->break_glass != POL_BG_NONE) {
-			fputs(",\"break_glass\":", f);
-			jstr(f, d->break_glass == POL_BG_USED ? "used" :
-			    "refused");
-		}
-		if (d->error != NULL) {
-			fputs(",\"error\":", f);
-			jstr(f, d->error);
-		}
-		fputc('}', f);
-	}
-	fputc(']', f);
-	return ferror(f) ? -1 : 0;
-}
+/* ------------------------------------------------------------------ audit */
 
 void
 pol_decision_to_audit(const struct pol_decision *d,
@@ -1029,4 +953,7 @@ pol_decision_to_audit(const struct pol_decision *d,
 		fps[i] = d->fingerprints[i];
 	out->fingerprints = fps;
 	out->nfingerprints = d->nfingerprints;
+	out->break_glass = d->break_glass == POL_BG_USED ? "used" :
+	    d->break_glass == POL_BG_REFUSED ? "refused" : NULL;
+	out->error = d->error;
 }

@@ -216,12 +216,8 @@ const char	*pol_eval_denied_rule(const struct pol_eval *);
  * eval, valid until its next pol_eval_field or free. */
 const struct pol_decision *pol_eval_decisions(const struct pol_eval *,
 		    size_t *n);
-/* Writes the decisions as the DESIGN.md "decisions" JSON array (one line,
- * no newline), the audit record's member order, plus "break_glass":
- * "used"|"refused" and "error": TEXT on the decisions that have them.
- * Returns 0, -1 on a write error. */
-int		 pol_eval_decisions_json(const struct pol_eval *, FILE *);
-/* Fills <out> from <d> for audit_rec_request(); <fps> (POL_MAX_FPS entries)
+/* Fills <out> from <d> for audit_rec_request() and audit_rec_decision()
+ * (break_glass and error included); <fps> (POL_MAX_FPS entries)
  * and <evidence> (CLS_MAX_EVIDENCE) are the caller's arrays the result
  * points into; <d> must outlive <out>. */
 void		 pol_decision_to_audit(const struct pol_decision *d,

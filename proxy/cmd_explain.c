@@ -41,6 +41,38 @@ usage(FILE *f)
 	    "  --justification TEXT  as X-Custos-Justification (break glass)\n");
 }
 
+/* The decisions as the audit log writes them (the same writer, so they
+ * are the same JSON): the "decisions" array, one line. 0, or -1. */
+static int
+print_decisions(const struct pol_eval *ev, FILE *f)
+{
+	const struct pol_decision	*d;
+	struct audit_decision		 ad;
+	struct audit_rec		*r;
+	const char			*fps[POL_MAX_FPS];
+	const char			*evi[CLS_MAX_EVIDENCE];
+	const char			*body;
+	size_t				 n, len, key = strlen("\"decisions\":");
+	int				 rc = -1;
+
+	d = pol_eval_decisions(ev, &n);
+	if ((r = audit_rec_new()) == NULL)
+		return -1;
+	audit_rec_arr_open(r, "decisions");
+	for (size_t i = 0; i < n; i++) {
+		pol_decision_to_audit(&d[i], &ad, fps, evi);
+		audit_rec_decision(r, &ad);
+	}
+	audit_rec_arr_close(r);
+	body = audit_rec_body(r, &len);
+	if (audit_rec_error(r) == 0 && len >= key &&
+	    fwrite(body + key, 1, len - key, f) == len - key &&
+	    fputc('\n', f) != EOF)
+		rc = 0;
+	audit_rec_free(r);
+	return rc;
+}
+
 int
 cmd_explain(int argc, char **argv)
 {
@@ -244,8 +276,8 @@ cmd_explain(int argc, char **argv)
 		break;
 	}
 	fflush(stdout);
-	pol_eval_decisions_json(ev, df ? df : stderr);
-	fputc('\n', df ? df : stderr);
+	if (print_decisions(ev, df ? df : stderr) < 0)
+		rc = rc ? rc : 1;
 	if (df != NULL && fclose(df) != 0)
 		rc = rc ? rc : 1;
 	df = NULL;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "classifiers/classifiers.h"
 #include "policies/errs.h"
 #include "policies/policies.h"
@@ -51,6 +52,30 @@ fuzz_outreach(const struct pol_outreach *o)
 			abort();
 }
 
+/* The decisions as the audit log would record them. */
+static void
+record_decisions(const struct pol_eval *ev)
+{
+	const struct pol_decision	*d;
+	struct audit_decision		 ad;
+	struct audit_rec		*r = audit_rec_new();
+	const char			*fps[POL_MAX_FPS];
+	const char			*evi[CLS_MAX_EVIDENCE];
+	size_t				 n;
+
+	if (r == NULL)
+		return;
+	d = pol_eval_decisions(ev, &n);
+	audit_rec_arr_open(r, "decisions");
+	for (size_t i = 0; i < n; i++) {
+		pol_decision_to_audit(&d[i], &ad, fps, evi);
+		audit_rec_decision(r, &ad);
+	}
+	audit_rec_arr_close(r);
+	(void)audit_rec_error(r);
+	audit_rec_free(r);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -82,7 +107,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.dir = POL_DIR_RESPONSE, .justified = 1,
 			.request_id = "f" };
 		struct pol_eval *ev = pol_eval_new(p, &c, NULL, NULL);
-		FILE *devnull = fopen("/dev/null", "w");
 
 		for (size_t i = 0; ev != NULL && i < 6; i++) {
 			struct cls_seg s[2] = { { "items", 5, 0, 0 },
@@ -101,10 +125,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    ol > 1u << 20)
 				abort();
 		}
-		if (ev != NULL && devnull != NULL)
-			pol_eval_decisions_json(ev, devnull);
-		if (devnull != NULL)
-			fclose(devnull);
+		if (ev != NULL)
+			record_decisions(ev);
 		pol_eval_free(ev);
 		fuzz_outreach(pol_policy_outreach(p));
 		pol_policy_free(p);

@@ -586,9 +586,9 @@ t_folding(void **state)
 	const struct pol_decision *d;
 	struct audit_decision	 ad;
 	const char		*res, *fps[POL_MAX_FPS], *evi[CLS_MAX_EVIDENCE];
-	char			*js = NULL;
+	struct audit_rec	*r;
+	const char		*js;
 	size_t			 n, jl = 0;
-	FILE			*f;
 
 	(void)state;
 	for (uint64_t i = 0; i < 20; i++) {
@@ -624,16 +624,23 @@ t_folding(void **state)
 	assert_int_equal(ad.count, 20);
 	assert_int_equal(ad.nfingerprints, POL_MAX_FPS);
 
-	f = open_memstream(&js, &jl);
-	assert_int_equal(pol_eval_decisions_json(ev, f), 0);
-	fclose(f);
+	/* as the audit log (and `custos explain`) writes them */
+	assert_non_null(r = audit_rec_new());
+	audit_rec_arr_open(r, "decisions");
+	for (size_t i = 0; i < n; i++) {
+		pol_decision_to_audit(&d[i], &ad, fps, evi);
+		audit_rec_decision(r, &ad);
+	}
+	audit_rec_arr_close(r);
+	assert_int_equal(audit_rec_error(r), 0);
+	js = audit_rec_body(r, &jl);
 	assert_non_null(strstr(js, "{\"id\":\"req1.1\",\"path\":"
 	    "\"$.items[*].email\",\"class\":\"email\",\"level\":\"restricted\","
 	    "\"confidence\":\"high\",\"evidence\":["));
 	assert_non_null(strstr(js, "\"rule\":null,\"action\":\"redact\","
 	    "\"count\":20,\"override\":null,\"fingerprints\":[\""));
 	assert_null(strstr(js, "example.com"));	/* never values */
-	free(js);
+	audit_rec_free(r);
 	pol_eval_free(ev);
 	pol_policy_free(p);
 }
