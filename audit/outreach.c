@@ -121,7 +121,6 @@ struct audit_outreach {
 	struct or_opt		*opt;
 	size_t			 ocap, on;
 	struct audit_sfile	 ofile;		/* optouts.jsonl; fd -1: memory only */
-	char			*opath;
 };
 
 /* ------------------------------------------------------------- helpers */
@@ -1167,7 +1166,7 @@ opt_append(struct audit_outreach *st, const char *op, const char *fp,
 	body = audit_rec_body(r, &len);
 	if (audit_sfile_append(&st->ofile, now_ms, body, len) < 0) {
 		e = errno;
-		snprintf(err, errsize, "%s: %s", st->opath, strerror(e));
+		snprintf(err, errsize, "%s: %s", st->ofile.path, strerror(e));
 		errno = e;
 		goto out;
 	}
@@ -1183,11 +1182,12 @@ out:
 
 /* Applies one replayed line (set semantics). */
 static int
-opt_replay(struct audit_outreach *st, const struct ajson_doc *d)
+opt_replay(void *arg, const struct ajson_doc *d)
 {
-	char		op[16], fp[AUDIT_OR_FP_LEN + 2], src[16], t[40];
-	int64_t		ms;
-	size_t		i;
+	struct audit_outreach	*st = arg;
+	char			 op[16], fp[AUDIT_OR_FP_LEN + 2], src[16], t[40];
+	int64_t			 ms;
+	size_t			 i;
 
 	if (audit_json_str(d, audit_json_get(d, 0, "op"), op, sizeof(op)) < 0 ||
 	    audit_json_str(d, audit_json_get(d, 0, "fingerprint"), fp,
@@ -1211,20 +1211,6 @@ opt_replay(struct audit_outreach *st, const struct ajson_doc *d)
 	} else
 		return -1;
 	return 0;
-}
-
-static int
-opt_replay_line(void *arg, const struct ajson_doc *d)
-{
-	return opt_replay(arg, d);
-}
-
-/* Opens and replays optouts.jsonl, as audit_ovr_open() does overrides. */
-static int
-optouts_open(struct audit_outreach *st, char *err, size_t errsize)
-{
-	return audit_sfile_open(&st->ofile, st->opath, "not an opt-out record",
-	    opt_replay_line, st, err, errsize);
 }
 
 int
@@ -1385,7 +1371,6 @@ store_free(struct audit_outreach *st)
 	free(st->lay);
 	free(st->dir);
 	free(st->jpath);
-	free(st->opath);
 	free(st);
 }
 
@@ -1406,11 +1391,6 @@ open_dir(struct audit_outreach *st, const char *dir, char *err,
 		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/" OR_OPTOUTS, dir);
-	if ((st->opath = strdup(path)) == NULL) {
-		snprintf(err, errsize, "out of memory");
-		return -1;
-	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, errsize, "%s: %s", dir, strerror(errno));
 		return -1;
@@ -1425,7 +1405,10 @@ open_dir(struct audit_outreach *st, const char *dir, char *err,
 		    dir, strerror(errno));
 		return -1;
 	}
-	return 0;
+	/* Opt-outs replay as audit_ovr_open() replays overrides. */
+	snprintf(path, sizeof(path), "%s/" OR_OPTOUTS, dir);
+	return audit_sfile_open(&st->ofile, path, "not an opt-out record",
+	    opt_replay, st, err, errsize);
 }
 
 struct audit_outreach *
@@ -1467,7 +1450,6 @@ audit_or_open(const char *state_dir, const struct audit_or_scope *scopes,
 		return st;
 	st->journaling = 1;
 	if (open_dir(st, state_dir, err, errsize) < 0 ||
-	    optouts_open(st, err, errsize) < 0 ||
 	    journal_replay(st, err, errsize) < 0)
 		goto fail;
 	if (journal_rewrite(st) < 0) {

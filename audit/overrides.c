@@ -224,8 +224,9 @@ get_time(const struct ajson_doc *d, int obj, const char *key)
 
 /* Applies one replayed line to the snapshot being built. */
 static int
-replay(struct audit_ovr_snap **snap, const struct ajson_doc *d)
+replay(void *arg, const struct ajson_doc *d)
 {
+	struct audit_ovr_snap	**snap = arg;
 	struct audit_override	 o;
 	struct audit_ovr_snap	*ns;
 	struct ovr		*nv;
@@ -285,12 +286,6 @@ out:
 	return rc;
 }
 
-static int
-replay_line(void *arg, const struct ajson_doc *d)
-{
-	return replay(arg, d);
-}
-
 struct audit_ovr_store *
 audit_ovr_open(const char *state_dir, char *err, size_t errsize)
 {
@@ -314,7 +309,7 @@ audit_ovr_open(const char *state_dir, char *err, size_t errsize)
 		goto fail;
 	}
 	if (audit_sfile_open(&st->file, path, "not an override record",
-	    replay_line, &st->cur, err, errsize) < 0)
+	    replay, &st->cur, err, errsize) < 0)
 		goto fail;
 	return st;
 fail:
