@@ -116,5 +116,10 @@ int	audit_sfile_open(struct audit_sfile *sf, const char *path,
 int	audit_sfile_append(struct audit_sfile *sf, int64_t ms, const char *body,
 	    size_t len);
 void	audit_sfile_close(struct audit_sfile *sf);	/* idempotent */
+/* fsync of a directory (a new or renamed entry is durable): 0, or -1. */
+int	audit_fsync_dir(const char *dir);
+/* pwrite() of all <len> bytes at <off> (EINTR retried; a zero write is
+ * EIO): 0, or -1 with errno. */
+int	audit_pwrite_all(int fd, const void *buf, size_t len, off_t off);
 
 #endif

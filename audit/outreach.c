@@ -232,40 +232,6 @@ atomic_max_u32(atomic_uint *a, uint32_t v)
 		;
 }
 
-static int
-fsync_dir(const char *dir)
-{
-	int	fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-static int
-write_all(int fd, const void *buf, size_t len, off_t off)
-{
-	const uint8_t	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = pwrite(fd, p, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /* -------------------------------------------------------------- layout */
 
 static struct or_layout *
@@ -803,7 +769,7 @@ journal_rewrite(struct audit_outreach *st)
 	memcpy(hdr, OR_MAGIC, 8);
 	put_le32(hdr + 8, OR_VERSION);
 	put_le32(hdr + 12, horizon);
-	if (write_all(fd, hdr, sizeof(hdr), 0) < 0)
+	if (audit_pwrite_all(fd, hdr, sizeof(hdr), 0) < 0)
 		goto fail;
 	for (i = 0; i < OR_NSHARDS; i++) {
 		sh = &st->sh[i];
@@ -842,7 +808,7 @@ journal_rewrite(struct audit_outreach *st)
 		}
 		snap[i] = sh->npend;
 		pthread_mutex_unlock(&sh->mu);
-		if (write_all(fd, st->wbuf, len, off) < 0)
+		if (audit_pwrite_all(fd, st->wbuf, len, off) < 0)
 			goto fail;
 		off += (off_t)len;
 	}
@@ -866,7 +832,7 @@ journal_rewrite(struct audit_outreach *st)
 		sh->npend -= snap[i];
 		pthread_mutex_unlock(&sh->mu);
 	}
-	if (fsync_dir(st->dir) < 0)
+	if (audit_fsync_dir(st->dir) < 0)
 		return -1;
 	return 0;
 fail:
@@ -895,7 +861,7 @@ journal_append(struct audit_outreach *st, size_t *times_out)
 	 * write in place, so a restart knows which entries are dead */
 	if (horizon != st->hdr_horizon) {
 		put_le32(hz, horizon);
-		if (write_all(st->jfd, hz, sizeof(hz), 12) < 0)
+		if (audit_pwrite_all(st->jfd, hz, sizeof(hz), 12) < 0)
 			rc = errno;
 		else
 			st->hdr_horizon = horizon;
@@ -918,7 +884,7 @@ journal_append(struct audit_outreach *st, size_t *times_out)
 		pthread_mutex_unlock(&sh->mu);
 		if (rc != 0 || n == 0)
 			continue;
-		if (write_all(st->jfd, st->spare, n * OR_REC,
+		if (audit_pwrite_all(st->jfd, st->spare, n * OR_REC,
 		    (off_t)size) < 0) {
 			/* cut a partial record so later ones stay aligned; what
 			 * was not written is in memory: rewrite next time */

@@ -16,23 +16,52 @@
 
 #include "audit/internal.h"
 
+int
+audit_fsync_dir(const char *dir)
+{
+	int	fd, rc;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+audit_pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const char	*p = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
 /* fsync of the directory holding <path>, so that a new file's name is
  * durable too. */
 static int
 fsync_parent(const char *path)
 {
 	char	dir[PATH_MAX];
-	int	fd, rc;
 
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
+	return audit_fsync_dir(dirname(dir));
 }
 
 int
@@ -119,8 +148,6 @@ audit_sfile_append(struct audit_sfile *sf, int64_t ms, const char *body,
 	struct timespec		 ts;
 	struct audit_buf	 b;
 	char			 hx[AUDIT_HASH_HEX + 1];
-	size_t			 off = 0;
-	ssize_t			 n;
 	int			 e;
 
 	memset(&b, 0, sizeof(b));
@@ -132,18 +159,8 @@ audit_sfile_append(struct audit_sfile *sf, int64_t ms, const char *body,
 		errno = b.err;
 		goto fail;
 	}
-	while (off < b.len) {
-		n = pwrite(sf->fd, b.p + off, b.len - off, sf->size + (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = EIO;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fdatasync(sf->fd) < 0)
+	if (audit_pwrite_all(sf->fd, b.p, b.len, sf->size) < 0 ||
+	    fdatasync(sf->fd) < 0)
 		goto fail;
 	sf->size += (off_t)b.len;
 	sf->seq++;

@@ -144,17 +144,6 @@ sys_fsync(int fd)
 	return fdatasync(fd);
 }
 
-static void
-fsync_dir(const char *dir)
-{
-	int	fd;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return;
-	(void)fsync(fd);
-	close(fd);
-}
-
 static int
 file_path(char *out, size_t size, const char *dir, unsigned num)
 {
@@ -446,7 +435,7 @@ open_current(struct audit_log *l)
 	if (sb.st_size != l->fsize && ftruncate(l->fd, l->fsize) < 0)
 		goto fail;
 	if (created)
-		fsync_dir(l->dir);
+		(void)audit_fsync_dir(l->dir);
 	return 0;
 fail:
 	close(l->fd);
@@ -552,7 +541,7 @@ write_head(struct audit_log *l)
 	close(fd);
 	if (rename(tmp, path) < 0)
 		goto fail;
-	fsync_dir(l->dir);
+	(void)audit_fsync_dir(l->dir);
 	l->head_dirty = 0;
 	l->last_head = now_ms();
 	return;
