@@ -118,7 +118,8 @@ outreach_open(struct proxy_server *srv, const struct proxy_gen *g,
 		    flush_cb, srv);
 		if (srv->outreach_timer == NULL ||
 		    event_add(srv->outreach_timer, &tv) < 0) {
-			snprintf(err, errsize, "cannot start the journal timer");
+			snprintf(err, errsize, "cannot start the journal "
+			    "timer");
 			return -1;
 		}
 	}
@@ -314,8 +315,9 @@ outreach_check(struct exchange *ex)
 	enum json_status		 js;
 	const struct http_header	*ct;
 	const char			*rpath, *chan = NULL, *qid;
-	char				 reason[384], ev[256], norm[OR_MAX_VALUE + 8];
-	char				 fpv[OR_FP_VERSIONS][AUDIT_OR_FP_LEN + 1];
+	char				 reason[384], ev[256];
+	char				 norm[OR_MAX_VALUE + 8];
+	char			 fpv[OR_FP_VERSIONS][AUDIT_OR_FP_LEN + 1];
 	size_t				 nv;
 	size_t				 idx[OR_MAX_LIMITS], nidx, which;
 	int64_t				 retry, until;
@@ -376,8 +378,8 @@ outreach_check(struct exchange *ex)
 		else
 			snprintf(reason, sizeof(reason), cap.too_many ?
 			    "a message may name at most %d recipients" :
-			    "a recipient is longer than %d bytes", cap.too_many ?
-			    OR_MAX_RECIPIENTS : OR_MAX_VALUE);
+			    "a recipient is longer than %d bytes",
+			    cap.too_many ? OR_MAX_RECIPIENTS : OR_MAX_VALUE);
 		(void)ex_audit(ex, "request", "block", 400, reason, NULL, 0);
 		ex_error(ex, 400, "bad_request", reason);
 		goto fail;
@@ -410,8 +412,8 @@ outreach_check(struct exchange *ex)
 
 		if (pol_or_normalise(o, cap.vals[i], strlen(cap.vals[i]), norm,
 		    sizeof(norm)) < 0) {
-			snprintf(reason, sizeof(reason), "recipient %zu at %s is "
-			    "empty or not an address", i + 1, rpath);
+			snprintf(reason, sizeof(reason), "recipient %zu at %s "
+			    "is empty or not an address", i + 1, rpath);
 			(void)ex_audit(ex, "request", "block", 400, reason,
 			    NULL, 0);
 			ex_error(ex, 400, "bad_request", reason);
@@ -698,8 +700,9 @@ optout_visit(void *ud, const struct json_path *p, const struct json_value *v,
 	else if (klen == 6 && memcmp(key, "reason", 6) == 0)
 		slot = &r->reason;
 	if (slot == NULL) {
-		snprintf(r->err, r->errsize, "unknown member '%.*s' (recipient, "
-		    "fingerprint, reason)", (int)(klen < 40 ? klen : 40), key);
+		snprintf(r->err, r->errsize, "unknown member '%.*s' "
+		    "(recipient, fingerprint, reason)",
+		    (int)(klen < 40 ? klen : 40), key);
 		r->failed = 1;
 		return JSON_STOP;
 	}
@@ -756,8 +759,8 @@ optout_parse(struct exchange *ex, struct optout_req *r, char *err,
 	if (js == JSON_NEED_MORE)
 		js = json_rw_finish(rw, NULL);
 	if (!r->failed && js != JSON_DONE)
-		snprintf(err, errsize, "the body is not a valid JSON object: %s",
-		    json_rw_error(rw));
+		snprintf(err, errsize, "the body is not a valid JSON "
+		    "object: %s", json_rw_error(rw));
 	json_rw_free(rw);
 	if (r->failed || js != JSON_DONE) {
 		optout_req_clear(r);
@@ -841,7 +844,8 @@ optout_record(struct exchange *ex, const struct cfg_admin_token *t,
     const char *action, const char *fp, const char *why)
 {
 	const struct pol_outreach	*o = gen_outreach(ex->gen);
-	char				 reason[600], fps[1][AUDIT_OR_FP_LEN + 1];
+	char				 reason[600];
+	char				 fps[1][AUDIT_OR_FP_LEN + 1];
 
 	snprintf(reason, sizeof(reason), "%s by %s%s%s", action, t ? t->name :
 	    "?", why ? ": " : "", why ? why : "");
@@ -873,7 +877,8 @@ admin_optouts_add(struct exchange *ex, const struct cfg_admin_token *t)
 	if ((i = opted_out_any(store, fp, nfp)) >= 0)
 		rc = 1;		/* already, maybe under an older key version */
 	else if ((rc = audit_or_optout_add(store, fp[i = 0], "admin",
-	    t ? t->name : NULL, r.reason, audit_now_ms(), err, sizeof(err))) < 0) {
+	    t ? t->name : NULL, r.reason, audit_now_ms(), err,
+	    sizeof(err))) < 0) {
 		ex_error(ex, 500, "internal", err);
 		goto out;
 	}
@@ -918,8 +923,8 @@ admin_optouts_remove(struct exchange *ex, const struct cfg_admin_token *t)
 	}
 	if (strcmp(id, "optouts") != 0) {
 		if (r.fingerprint != NULL || r.recipient != NULL) {
-			ex_error(ex, 400, "bad_request", "the fingerprint is in "
-			    "the path; the body holds only the reason");
+			ex_error(ex, 400, "bad_request", "the fingerprint is "
+			    "in the path; the body holds only the reason");
 			goto out;
 		}
 		if ((r.fingerprint = strdup(id)) == NULL) {
@@ -953,7 +958,7 @@ out:
 struct list_ctx {
 	struct evbuffer	*b;
 	size_t		 n;
-	char		(*only)[AUDIT_OR_FP_LEN + 1];	/* one person, or NULL */
+	char		(*only)[AUDIT_OR_FP_LEN + 1];	/* one person */
 	size_t		 nonly;
 };
 
@@ -1000,8 +1005,8 @@ admin_optouts_list(struct exchange *ex, const struct cfg_admin_token *t)
 			    &r.fingerprint : NULL;
 
 		if (slot == NULL || *slot != NULL) {
-			ex_error(ex, 400, "bad_request", "query: recipient=ADDRESS "
-			    "or fingerprint=FP, once");
+			ex_error(ex, 400, "bad_request", "query: "
+			    "recipient=ADDRESS or fingerprint=FP, once");
 			goto out;
 		}
 		if ((*slot = strdup(val)) == NULL) {
