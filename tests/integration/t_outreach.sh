@@ -292,7 +292,7 @@ assert_contains "$BODY" 'custos_outreach_total{verdict="opted_out"}' "metrics co
 assert_contains "$BODY" 'custos_optouts 1' "one opt-out left (gina)"
 stop_pid "$CUSTOS_PID"
 for a in anna@example.com berta carl@example.com gina@example.com 1234567; do
-	if grep -rqi "$a" "$TMP/audit" "$TMP/state"; then
+	if grep -rqi -e "$a" "$TMP/audit" "$TMP/state"; then
 		fail "$a found in the audit log or state"
 	fi
 done

@@ -271,6 +271,6 @@ assert_eq "${STOP_STATUS:-0}" 0 "clean stop"
 "$CUSTOS" audit verify "$TMP/audit" --public-key "$TMP/audit.pub" >"$TMP/verify" 2>&1 ||
 	fail "audit verify: $(cat "$TMP/verify")"
 ok "audit log intact"
-grep -rqF "$email" "$TMP/audit" "$TMP/state" "$TMP"/custos.*.log && fail "an email reached the audit, state or error log"
-grep -rqF "$phone" "$TMP/audit" "$TMP/state" "$TMP"/custos.*.log && fail "a phone reached the audit, state or error log"
+grep -rqF -e "$email" "$TMP/audit" "$TMP/state" "$TMP"/custos.*.log && fail "an email reached the audit, state or error log"
+grep -rqF -e "$phone" "$TMP/audit" "$TMP/state" "$TMP"/custos.*.log && fail "a phone reached the audit, state or error log"
 ok "no personal value in the audit log, the override store or the error log"

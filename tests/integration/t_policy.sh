@@ -96,14 +96,14 @@ assert_eq "${STOP_STATUS:-0}" 0 "clean stop"
 "$CUSTOS" audit verify "$TMP/audit" --public-key "$TMP/audit.pub" >"$TMP/verify" 2>&1 ||
 	fail "audit verify: $(cat "$TMP/verify")"
 assert_contains "$(cat "$TMP/verify")" "intact" "audit log intact"
-grep -rqF "$uniq" "$TMP/audit" "$CUSTOS_LOG" && fail "a personal value reached the audit or error log"
-grep -rqF "$idn" "$TMP/audit" "$CUSTOS_LOG" && fail "a national id reached the audit or error log"
+grep -rqF -e "$uniq" "$TMP/audit" "$CUSTOS_LOG" && fail "a personal value reached the audit or error log"
+grep -rqF -e "$idn" "$TMP/audit" "$CUSTOS_LOG" && fail "a national id reached the audit or error log"
 grep -q '"rule":"ids-encrypted-at-rest"' "$TMP/audit"/audit-*.jsonl || fail "request decisions not audited"
 grep -q '"action":"reveal",[^}]*"break_glass":"used"' "$TMP/audit"/audit-*.jsonl ||
 	fail "the break-glass reveal is not flagged in the audit log"
 ok "the audit log flags the break-glass reveal"
 grep -q '"type":"deny"' "$TMP/audit"/audit-*.jsonl || fail "denial not audited"
 fp=$("$CUSTOS" audit fingerprint "$uniq" -c "$TMP/custos.yaml")
-grep -qF "$fp" "$TMP/audit"/audit-*.jsonl || fail "the fingerprint of the value is not findable"
+grep -qF -e "$fp" "$TMP/audit"/audit-*.jsonl || fail "the fingerprint of the value is not findable"
 ok "fingerprint search finds the value's decisions"
 echo ok
