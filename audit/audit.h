@@ -399,6 +399,9 @@ void			 audit_ovr_release(struct audit_ovr_snap *);
 size_t			 audit_ovr_count(const struct audit_ovr_snap *);
 const struct audit_override *audit_ovr_at(const struct audit_ovr_snap *,
 			    size_t i);
+/* The latest expiry (epoch ms) of an override not revoked, 0 when there is
+ * none: no override is active at or after that instant. */
+int64_t			 audit_ovr_live_until(const struct audit_ovr_snap *);
 /* The newest active (not revoked, expires_ms > now_ms) override whose scope
  * matches <q>, or NULL. */
 const struct audit_override *audit_ovr_match(const struct audit_ovr_snap *,

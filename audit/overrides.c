@@ -32,6 +32,7 @@ struct audit_ovr_snap {
 	atomic_int	 refs;
 	size_t		 n;
 	struct ovr	**v;
+	int64_t		 live_until;	/* latest expiry not revoked; 0: none */
 };
 
 /* mu serialises writers (file, seq, head) and guards cur. */
@@ -131,6 +132,10 @@ snap_with(const struct audit_ovr_snap *old, size_t replace, struct ovr *nv)
 		s->v[s->n++] = nv;
 		atomic_fetch_add(&nv->refs, 1);
 	}
+	for (i = 0; i < s->n; i++)
+		if (s->v[i]->o.revoked_ms == 0 &&
+		    s->v[i]->o.expires_ms > s->live_until)
+			s->live_until = s->v[i]->o.expires_ms;
 	return s;
 }
 
@@ -344,6 +349,12 @@ size_t
 audit_ovr_count(const struct audit_ovr_snap *s)
 {
 	return s->n;
+}
+
+int64_t
+audit_ovr_live_until(const struct audit_ovr_snap *s)
+{
+	return s->live_until;
 }
 
 const struct audit_override *

@@ -194,6 +194,7 @@ struct exchange {
 	/* the overrides ex->ev decides under; held until ex->ev is freed,
 	 * since its decisions point at override ids inside it */
 	struct audit_ovr_snap	*ovr;
+	int64_t			 ovr_now;	/* the instant ex->ev matches at */
 	/* outreach (proxy/outreach.c) */
 	struct or_hold		*orh;		/* what an admitted message took */
 	int			 unsub;		/* the public unsubscribe link */
@@ -281,10 +282,11 @@ void	quota_free(struct proxy_server *);
 /* admin.c */
 void	admin_handle(struct exchange *);
 
-/* override.c: the engine's override hook. override_begin() takes a snapshot
- * of the server's override store for the body about to be evaluated and sets
- * ctx->override when it holds any override; override_end() releases it
- * (call it after pol_eval_free). */
+/* override.c: the engine's override hook. override_begin() (with no
+ * snapshot held: after override_end) takes a snapshot of the server's
+ * override store for the body about to be evaluated and sets ctx->override
+ * when an override in it is active now; override_end() releases it (call it
+ * after pol_eval_free). */
 struct pol_ctx;
 void	override_begin(struct exchange *, struct pol_ctx *ctx);
 void	override_end(struct exchange *);

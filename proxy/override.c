@@ -2,7 +2,6 @@
  * engine's override hook, matched against a snapshot of the override store
  * taken when the body's evaluation begins. */
 #include <string.h>
-#include <time.h>
 
 #include "audit/audit.h"
 #include "policies/policies.h"
@@ -71,8 +70,6 @@ override_hook(void *arg, const struct pol_override_q *q,
 	const struct cfg_principal	*p = ex->principal;
 	const struct audit_override	*o;
 	struct audit_ovr_query		 aq;
-	struct timespec			 ts;
-	int64_t				 now;
 
 	if (ex->ovr == NULL)
 		return 0;
@@ -87,9 +84,7 @@ override_hook(void *arg, const struct pol_override_q *q,
 	aq.nroles = p != NULL ? p->nroles : 0;
 	aq.fingerprints = q->fingerprint != NULL ? &q->fingerprint : NULL;
 	aq.nfingerprints = q->fingerprint != NULL ? 1 : 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if ((o = audit_ovr_match(ex->ovr, &aq, now)) == NULL ||
+	if ((o = audit_ovr_match(ex->ovr, &aq, ex->ovr_now)) == NULL ||
 	    !override_effect(o->action, q->action, action))
 		return 0;
 	*override_id = o->id;
@@ -101,12 +96,14 @@ override_begin(struct exchange *ex, struct pol_ctx *ctx)
 {
 	struct audit_ovr_store	*st = ex->c->w->srv->ovr;
 
-	override_end(ex);
 	if (st == NULL)
 		return;
 	ex->ovr = audit_ovr_snapshot(st);
-	/* No override at all (the usual case): no hook, no cost per field. */
-	if (audit_ovr_count(ex->ovr) == 0) {
+	ex->ovr_now = audit_now_ms();
+	/* No active override (the usual case; revoked and expired ones do not
+	 * count): no hook, no cost per field. The body is matched at one
+	 * instant. */
+	if (audit_ovr_live_until(ex->ovr) <= ex->ovr_now) {
 		override_end(ex);
 		return;
 	}

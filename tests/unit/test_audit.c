@@ -1165,6 +1165,9 @@ test_overrides(void **state)
 	now = audit_now_ms();
 	st = audit_ovr_open(f->dir, err, sizeof(err));
 	assert_non_null(st);
+	s = audit_ovr_snapshot(st);
+	assert_int_equal(audit_ovr_live_until(s), 0);	/* none: no hook */
+	audit_ovr_release(s);
 	memset(&o, 0, sizeof(o));
 	o.action = "allow";
 	o.reason = "verified business contact";
@@ -1205,6 +1208,7 @@ test_overrides(void **state)
 	q.nroles = 2;
 	s = audit_ovr_snapshot(st);
 	assert_int_equal(audit_ovr_count(s), 2);
+	assert_int_equal(audit_ovr_live_until(s), now + 3600 * 1000);
 	m = audit_ovr_match(s, &q, now);
 	assert_non_null(m);
 	assert_string_equal(m->id, id1);
@@ -1235,6 +1239,7 @@ test_overrides(void **state)
 	s = audit_ovr_snapshot(st);
 	assert_null(audit_ovr_match(s, &q, now));
 	assert_true(audit_ovr_at(s, 1)->revoked_ms > 0);
+	assert_int_equal(audit_ovr_live_until(s), now + 3600 * 1000);
 	assert_string_equal(audit_ovr_at(s, 1)->revoked_by, "alice");
 	assert_null(audit_ovr_at(s, 2));
 
