@@ -85,18 +85,6 @@ id_ok(const char *s)
 
 /* ------------------------------------------------------- query strings */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes [p, end) into out (size bytes, NUL-terminated). */
 static int
 url_decode(const char *p, const char *end, char *out, size_t size)
@@ -109,8 +97,9 @@ url_decode(const char *p, const char *end, char *out, size_t size)
 		if (c == '+')
 			c = ' ';
 		else if (c == '%') {
-			if (end - p < 2 || (hi = hexval(p[0])) < 0 ||
-			    (lo = hexval(p[1])) < 0)
+			if (end - p < 2 ||
+			    (hi = json_hexval((unsigned char)p[0])) < 0 ||
+			    (lo = json_hexval((unsigned char)p[1])) < 0)
 				return -1;
 			c = hi * 16 + lo;
 			p += 2;

@@ -756,17 +756,6 @@ str_dec(struct json_rw *rw, const char *s, size_t n, uint64_t off)
 	return 0;
 }
 
-static int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* One byte of an escape sequence at p[i]. */
 static int
 str_esc(struct json_rw *rw, uint8_t c, size_t i)
@@ -797,7 +786,7 @@ str_esc(struct json_rw *rw, uint8_t c, size_t i)
 		rw->esc = ESC_NONE;
 		return str_dec(rw, u, 1, off);
 	case ESC_U:
-		if ((h = hexval(c)) < 0)
+		if ((h = json_hexval(c)) < 0)
 			return fail(rw, JSON_BAD, "invalid \\u escape", off);
 		rw->ucp = rw->ucp << 4 | (uint32_t)h;
 		if (++rw->ucount < 4)

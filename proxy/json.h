@@ -85,6 +85,19 @@ int	json_quote(struct evbuffer *out, const char *s, size_t len);
  * that it is one valid JSON value). Copies the bytes. */
 void	json_edit_raw(struct json_edit *, const char *s, size_t len);
 
+/* The value of a hexadecimal digit (either case), or -1: for \uXXXX escapes
+ * here and for %XX in query strings. */
+static inline int
+json_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 /* Called for every scalar and for every object or array as it opens (where
  * REMOVE or REPLACE skip the container whole; it is still validated). Keys of
  * duplicated members are reported each time. Must not call back into the
