@@ -773,6 +773,11 @@ pol_or_parse(const struct pol_yaml_node *n, const struct pol_env *env,
 		else {
 			size_t nl = pol_yaml_len(lim);
 
+			if (nl > POL_OR_MAX_LIMITS) {
+				pol_yaml_error(lim, errs, "at most %d limits",
+				    POL_OR_MAX_LIMITS);
+				bad = 1;
+			}
 			if ((o->limits = calloc(nl, sizeof(*o->limits))) ==
 			    NULL || (idnodes = calloc(nl,
 			    sizeof(*idnodes))) == NULL)
@@ -790,6 +795,12 @@ pol_or_parse(const struct pol_yaml_node *n, const struct pol_env *env,
 	}
 	if (build_scopes(o) < 0)
 		goto oom;
+	if (o->nscopes > POL_OR_MAX_SCOPES) {
+		pol_yaml_error(lim, errs, "at most %d counting scopes (the "
+		    "limits on all channels, and one per channel named)",
+		    POL_OR_MAX_SCOPES);
+		bad = 1;
+	}
 	if ((x = pol_yaml_get(n, "quiet_hours")) != NULL &&
 	    parse_quiet(o, x, errs) < 0)
 		bad = 1;

@@ -274,6 +274,9 @@ void		 pol_decision_to_audit(const struct pol_decision *d,
 struct pol_outreach;	/* part of a policy; NULL when it has no outreach */
 
 #define POL_OR_MAX_MAX		64	/* largest `max` of a limit */
+#define POL_OR_MAX_LIMITS	32	/* limits in one outreach section */
+#define POL_OR_MAX_SCOPES	8	/* counting scopes ("*" and channels;
+					 * AUDIT_OR_MAX_SCOPES) */
 #define POL_OR_TOKEN_MAX	168	/* longest unsubscribe token, NUL incl. */
 
 /* The policy's outreach section (owned by the policy), or NULL. */

@@ -21,12 +21,14 @@
 #include "proxy/json.h"
 
 #define OR_MAX_RECIPIENTS	1000	/* per message request */
-#define OR_MAX_LIMITS		32
 #define OR_MAX_VALUE		512	/* bytes of one recipient value */
 #define OR_PATH_MAX		512
 #define OR_CHANNEL_MAX		64
 #define OR_FLUSH_MS		250
 #define OR_FP_VERSIONS		4	/* fingerprint key versions checked */
+
+_Static_assert(POL_OR_MAX_SCOPES == AUDIT_OR_MAX_SCOPES,
+    "the policy's scope cap is the store's");
 
 #define RECIPIENT_CLASS		"recipient"
 
@@ -36,7 +38,7 @@ struct or_hold {
 	struct audit_outreach	*store;
 	int			 sent;		/* went to the upstream */
 	int64_t			 now;
-	struct audit_or_limit	 lim[OR_MAX_LIMITS];
+	struct audit_or_limit	 lim[POL_OR_MAX_LIMITS];
 	size_t			 nlim;
 	char			(*fps)[AUDIT_OR_FP_LEN + 1];
 	size_t			 nfps;
@@ -98,12 +100,7 @@ outreach_open(struct proxy_server *srv, const struct proxy_gen *g,
 
 	if (o == NULL)
 		return 0;	/* a store already open stays, unused */
-	n = pol_or_nscopes(o);
-	if (n > AUDIT_OR_MAX_SCOPES) {
-		snprintf(err, errsize, "more than %d counting scopes",
-		    AUDIT_OR_MAX_SCOPES);
-		return -1;
-	}
+	n = pol_or_nscopes(o);	/* <= POL_OR_MAX_SCOPES: the loader checks */
 	for (size_t i = 0; i < n; i++) {
 		sc[i].name = pol_or_scope_name(o, i);
 		sc[i].ring = pol_or_scope_ring(o, i);
@@ -319,7 +316,7 @@ outreach_check(struct exchange *ex)
 	char				 norm[OR_MAX_VALUE + 8];
 	char			 fpv[OR_FP_VERSIONS][AUDIT_OR_FP_LEN + 1];
 	size_t				 nv;
-	size_t				 idx[OR_MAX_LIMITS], nidx, which;
+	size_t				 idx[POL_OR_MAX_LIMITS], nidx, which;
 	int64_t				 retry, until;
 	int				 route, is_path = 0;
 
@@ -456,7 +453,7 @@ outreach_check(struct exchange *ex)
 	}
 
 	nidx = pol_or_limits_for(o, chan, chan ? strlen(chan) : 0, idx,
-	    OR_MAX_LIMITS);
+	    POL_OR_MAX_LIMITS);
 	ev[0] = '\0';
 	for (size_t i = 0; i < nidx; i++) {
 		const struct pol_or_limit *l = pol_or_limit_at(o, idx[i]);

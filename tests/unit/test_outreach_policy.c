@@ -360,6 +360,13 @@ t_automated(void **state)
 	pol_policy_free(p);
 }
 
+#define DUR_HEAD_S \
+	"outreach:\n" \
+	"  routes: [{match: \"POST /api/messages\", recipient: \"$.to\", " \
+	"channel: \"$.via\"}]\n" \
+	"  automated: {roles: [marketing]}\n" \
+	"  limits:\n"
+
 static void
 t_scopes_limits(void **state)
 {
@@ -420,6 +427,29 @@ t_scopes_limits(void **state)
 	assert_int_equal(pol_or_limits_for(o, NULL, 0, out, 8), 0);
 	assert_int_equal(pol_or_limits_for(o, "email", 5, out, 8), 2);
 	pol_policy_free(p);
+
+	/* Past the caps the proxy could not enforce every limit: errors. */
+	{
+		char		 y[8192];
+		size_t		 o2;
+		const char	*want_l[] = { "p.yaml:5:5: error: at most 32 "
+		    "limits" };
+		const char	*want_s[] = { "p.yaml:5:5: error: at most 8 "
+		    "counting scopes (the limits on all channels, and one per "
+		    "channel named)" };
+
+		o2 = (size_t)snprintf(y, sizeof(y), "%s", DUR_HEAD_S);
+		for (int i = 0; i < 33; i++)
+			o2 += (size_t)snprintf(y + o2, sizeof(y) - o2,
+			    "    - {id: l%d, max: 1, window: %dh}\n", i, i + 1);
+		assert_msgs(y, want_l, 1);
+		o2 = (size_t)snprintf(y, sizeof(y), "%s", DUR_HEAD_S);
+		for (int i = 0; i < 9; i++)
+			o2 += (size_t)snprintf(y + o2, sizeof(y) - o2,
+			    "    - {id: c%d, max: 1, window: 1h, channel: "
+			    "ch%d}\n", i, i);
+		assert_msgs(y, want_s, 1);
+	}
 }
 
 #define DUR_HEAD \
