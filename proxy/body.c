@@ -271,12 +271,11 @@ body_request(struct exchange *ex, struct evbuffer *in, struct evbuffer *out)
 		    1, memory_order_relaxed);
 		json_reason(reason, sizeof(reason), "the request body", rw);
 		json_rw_free(rw);
-		(void)ex_audit(ex, "request", "block", st == JSON_TOO_LONG ?
-		    413 : 400, reason, NULL, 0);
 		if (st == JSON_TOO_LONG)
-			ex_error(ex, 413, "payload_too_large", reason);
+			ex_block(ex, "request", 413, "payload_too_large",
+			    reason);
 		else
-			ex_error(ex, 400, "bad_request", reason);
+			ex_block(ex, "request", 400, "bad_request", reason);
 		return -1;
 	}
 	json_rw_free(rw);
@@ -479,11 +478,10 @@ body_response_data(struct exchange *ex, int eof)
 			json_reason(reason, sizeof(reason),
 			    "the upstream response", ex->zfail ? NULL : ex->rw);
 			upstream_release(ex, 0);
-			(void)ex_audit(ex, "response", "block", 502, reason,
-			    NULL, 0);
 			/* Before the status line: a clean 502; after it,
 			 * the connection is cut (ex_error aborts). */
-			ex_error(ex, 502, "bad_upstream_json", reason);
+			ex_block(ex, "response", 502, "bad_upstream_json",
+			    reason);
 			return -1;
 		}
 		break;

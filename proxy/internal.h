@@ -270,6 +270,10 @@ int	ex_audit(struct exchange *, const char *direction, const char *type,
 int	ex_audit_ready(const struct exchange *);
 /* 1 after answering 503 audit_unavailable when the log is down, else 0. */
 int	ex_audit_down(struct exchange *);
+/* A refusal: a "block" record for <direction> with <reason>, then the error
+ * answer <status> <code> with the same reason. */
+void	ex_block(struct exchange *, const char *direction, int status,
+	    const char *code, const char *reason);
 
 /* quota.c: takes <n> reveal/break-glass decisions from the hourly quota of
  * every role of <p> that has one. 0, or -1 (nothing taken) with the role

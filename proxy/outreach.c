@@ -341,8 +341,7 @@ outreach_check(struct exchange *ex)
 	    !body_is_json_type(ct->value, ct->value_len))) {
 		snprintf(reason, sizeof(reason), "a message must be sent as "
 		    "application/json");
-		(void)ex_audit(ex, "request", "block", 415, reason, NULL, 0);
-		ex_error(ex, 415, "unsupported_media_type", reason);
+		ex_block(ex, "request", 415, "unsupported_media_type", reason);
 		return -1;
 	}
 
@@ -377,23 +376,20 @@ outreach_check(struct exchange *ex)
 			    "a message may name at most %d recipients" :
 			    "a recipient is longer than %d bytes",
 			    cap.too_many ? OR_MAX_RECIPIENTS : OR_MAX_VALUE);
-		(void)ex_audit(ex, "request", "block", 400, reason, NULL, 0);
-		ex_error(ex, 400, "bad_request", reason);
+		ex_block(ex, "request", 400, "bad_request", reason);
 		goto fail;
 	}
 	if (js != JSON_DONE) {
 		snprintf(reason, sizeof(reason), "a message must be one JSON "
 		    "document: %s at byte %llu", json_rw_error(rw),
 		    (unsigned long long)json_rw_error_offset(rw));
-		(void)ex_audit(ex, "request", "block", 400, reason, NULL, 0);
-		ex_error(ex, 400, "bad_request", reason);
+		ex_block(ex, "request", 400, "bad_request", reason);
 		goto fail;
 	}
 	if (cap.n == 0) {
 		snprintf(reason, sizeof(reason), "a message needs a recipient "
 		    "at %s (outreach policy)", rpath);
-		(void)ex_audit(ex, "request", "block", 400, reason, NULL, 0);
-		ex_error(ex, 400, "bad_request", reason);
+		ex_block(ex, "request", 400, "bad_request", reason);
 		goto fail;
 	}
 	if (chan != NULL && is_path)
@@ -411,9 +407,7 @@ outreach_check(struct exchange *ex)
 		    sizeof(norm)) < 0) {
 			snprintf(reason, sizeof(reason), "recipient %zu at %s "
 			    "is empty or not an address", i + 1, rpath);
-			(void)ex_audit(ex, "request", "block", 400, reason,
-			    NULL, 0);
-			ex_error(ex, 400, "bad_request", reason);
+			ex_block(ex, "request", 400, "bad_request", reason);
 			goto fail;
 		}
 		nv = keys_fingerprints(ex->gen->ring, norm, strlen(norm), fpv,
@@ -628,8 +622,7 @@ outreach_unsubscribe(struct exchange *ex)
 	    fp, &why) < 0) {
 		snprintf(body, sizeof(body), "the unsubscribe link is not "
 		    "valid: %s", why ? why : "malformed");
-		(void)ex_audit(ex, "request", "block", 400, body, NULL, 0);
-		ex_error(ex, 400, "invalid_token", body);
+		ex_block(ex, "request", 400, "invalid_token", body);
 		return;
 	}
 	if (ex_audit_down(ex))

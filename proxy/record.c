@@ -59,3 +59,11 @@ ex_audit_down(struct exchange *ex)
 	    "the audit log cannot be written; try again later");
 	return 1;
 }
+
+void
+ex_block(struct exchange *ex, const char *direction, int status,
+    const char *code, const char *reason)
+{
+	(void)ex_audit(ex, direction, "block", status, reason, NULL, 0);
+	ex_error(ex, status, code, reason);
+}
