@@ -140,7 +140,7 @@ struct capture {
 	const char	*cpath;		/* the channel's, or NULL */
 	char		**vals;
 	size_t		 n;
-	int		 too_many, too_long, bad_channel, oom;
+	int		 too_many, too_long, bad_channel, nested, oom;
 	char		*channel;
 	char		 path[OR_PATH_MAX];
 };
@@ -153,9 +153,20 @@ capture_visit(void *ud, const struct json_path *p, const struct json_value *v,
 	char		*s;
 
 	(void)e;
-	if (v->type != JSON_STRING && v->type != JSON_NUMBER)
-		return JSON_KEEP;
 	if (json_path_format(p, c->path, sizeof(c->path), 1) >= sizeof(c->path))
+		return JSON_KEEP;
+	if (v->type == JSON_OBJECT || v->type == JSON_ARRAY) {
+		/* An object or array where the recipient or the channel is
+		 * ({"to": "a@x", "to": ["b@y"]}: which would the upstream
+		 * use?) is refused rather than left unchecked. */
+		if (strcmp(c->path, c->rpath) == 0 ||
+		    (c->cpath != NULL && strcmp(c->path, c->cpath) == 0)) {
+			c->nested = 1;
+			return JSON_STOP;
+		}
+		return JSON_KEEP;
+	}
+	if (v->type != JSON_STRING && v->type != JSON_NUMBER)
 		return JSON_KEEP;
 	if (strcmp(c->path, c->rpath) == 0) {
 		if (c->n == OR_MAX_RECIPIENTS) {
@@ -224,7 +235,8 @@ or_record(struct exchange *ex, const char *rpath, const char *rule,
 	struct audit_decision	 d;
 
 	memset(&d, 0, sizeof(d));
-	snprintf(id, sizeof(id), "%s.1", ex->id);
+	/* .0: the policy engine numbers the body's decisions from .1 */
+	snprintf(id, sizeof(id), "%s.0", ex->id);
 	for (size_t i = 0; i < nfps && i < POL_MAX_FPS; i++)
 		fpp[i] = fps[i];
 	d.id = id;
@@ -366,8 +378,11 @@ outreach_check(struct exchange *ex)
 		js = json_rw_finish(rw, NULL);
 	if (cap.oom)
 		goto oom;
-	if (cap.too_many || cap.too_long || cap.bad_channel) {
-		if (cap.bad_channel)
+	if (cap.too_many || cap.too_long || cap.bad_channel || cap.nested) {
+		if (cap.nested)
+			snprintf(reason, sizeof(reason), "the recipient at %s "
+			    "or the channel is an object or an array", rpath);
+		else if (cap.bad_channel)
 			snprintf(reason, sizeof(reason), "the message names "
 			    "more than one channel at %s, or one longer than "
 			    "%d bytes", cap.cpath, OR_CHANNEL_MAX);

@@ -104,7 +104,7 @@ WAIT=$RETRY
 assert_eq "$(received)" $((base + 2)) "the refused message never reached the upstream"
 RID=$(tr -d '\r' <"$TMP/send.h" | sed -n 's/^X-Request-Id: //Ip')
 for ((i = 0; i < 100; i++)); do
-	adm GET "/v1/decisions/$RID.1" alice-token
+	adm GET "/v1/decisions/$RID.0" alice-token
 	[ "$CODE" = 200 ] && break
 	sleep 0.05
 done
@@ -138,6 +138,12 @@ send bot-key '{"to": "   ", "text": "x"}'
 assert_eq "$CODE" 400 "a blank recipient is refused"
 send bot-key '{"to": "x@example.com", '
 assert_eq "$CODE" 400 "malformed JSON is refused"
+base=$(received)
+send bot-key '{"to": "ok@example.com", "to": ["other@example.com"], "text": "x"}'
+assert_eq "$CODE" 400 "a second recipient hidden in an array under a duplicated key is refused"
+send bot-key '{"to": "ok@example.com", "channel": {"kind": "sms"}, "text": "x"}'
+assert_eq "$CODE" 400 "a channel that is an object is refused"
+assert_eq "$(received)" "$base" "neither reached the upstream"
 base=$(received)
 CODE=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer bot-key" \
 	-H 'Content-Type: text/plain' --data-binary 'to: x@example.com' "$U/api/messages")
