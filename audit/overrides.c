@@ -410,6 +410,16 @@ audit_ovr_add(struct audit_ovr_store *st, const struct audit_override *in,
 		errno = EINVAL;
 		return -1;
 	}
+	/* A scope names a value only by its fingerprint: anything else
+	 * (a raw address typed by mistake) would reach this file and the
+	 * decision log, and never match. */
+	if (o.fingerprint != NULL && !audit_or_fp_valid(o.fingerprint)) {
+		snprintf(err, errsize, "scope.fingerprint: not a fingerprint "
+		    "(%d characters of base64url, as `custos audit fingerprint "
+		    "VALUE` prints); never the value itself", AUDIT_OR_FP_LEN);
+		errno = EINVAL;
+		return -1;
+	}
 	if (o.reason == NULL || o.reason[0] == '\0') {
 		snprintf(err, errsize, "reason: required");
 		errno = EINVAL;

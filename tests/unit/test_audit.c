@@ -1149,7 +1149,8 @@ test_overrides(void **state)
 	struct audit_ovr_query		 q;
 	const struct audit_override	*m;
 	const char			*roles[] = { "analyst", "sales_rep" };
-	const char			*fps[] = { "fp-a", "fp-b" };
+	const char			*fps[] = { "fpAAAAAAAAAAAAAAAAAAAA",
+					    "fpBBBBBBBBBBBBBBBBBBBB" };
 	char				 err[256], id1[40], id2[40], id3[40];
 	char				 path[128];
 	int64_t				 now;
@@ -1197,7 +1198,11 @@ test_overrides(void **state)
 	o.action = "reclassify";
 	o.reason = "test data, not personal";
 	o.expires_ms = now + 60 * 1000;
-	o.fingerprint = "fp-b";
+	o.fingerprint = "a raw@example.com";	/* a value, not a fingerprint */
+	assert_int_equal(audit_ovr_add(st, &o, id2, err, sizeof(err)), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_non_null(strstr(err, "never the value itself"));
+	o.fingerprint = fps[1];
 	o.path = "$.**.email";
 	assert_int_equal(audit_ovr_add(st, &o, id2, err, sizeof(err)), 0);
 
