@@ -1054,18 +1054,6 @@ no_store(struct exchange *ex)
 	return 1;
 }
 
-static int
-log_down(struct exchange *ex)
-{
-	struct audit_log *log = ex->c->w->srv->audit;
-
-	if (log == NULL || audit_available(log))
-		return 0;
-	ex_error(ex, 503, "audit_unavailable", "the decision log cannot be "
-	    "written: nothing was changed");
-	return 1;
-}
-
 /* Checks a scope against what the running configuration defines: a name
  * that matches nothing would make an override that never applies. NULL
  * when fine, else the reason (in buf). */
@@ -1219,7 +1207,7 @@ admin_overrides_add(struct exchange *ex, const struct cfg_admin_token *t)
 	o.author = t->name;
 	o.expires_ms = req.expires_ms;
 	/* Fail closed: no change the decision log cannot record. */
-	if (log_down(ex))
+	if (ex_audit_down(ex))
 		goto out;
 	if (audit_ovr_add(srv->ovr, &o, id, err, sizeof(err)) < 0) {
 		if (errno == EINVAL)
@@ -1319,7 +1307,7 @@ admin_override_revoke(struct exchange *ex, const struct cfg_admin_token *t)
 		ex_error(ex, 404, "not_found", "no such override");
 		return;
 	}
-	if (log_down(ex))
+	if (ex_audit_down(ex))
 		return;
 	if (audit_ovr_revoke(srv->ovr, id, t->name, err, sizeof(err)) < 0) {
 		if (errno == ENOENT)
