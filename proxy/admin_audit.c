@@ -78,9 +78,17 @@ reply_buf(struct exchange *ex, int status, const char *ctype,
 static int
 id_ok(const char *s)
 {
-	size_t n = strlen(s);
+	size_t		 n = strlen(s);
+	const char	*dot = strrchr(s, '.');
 
-	return n > 0 && n <= ADMIN_ID_MAX && http_request_id_valid(s, n);
+	if (n == 0 || n > ADMIN_ID_MAX)
+		return 0;
+	if (http_request_id_valid(s, n))
+		return 1;
+	/* a decision id of a request id of up to 64 characters */
+	return dot != NULL && dot[1] != '\0' &&
+	    strspn(dot + 1, "0123456789") == strlen(dot + 1) &&
+	    http_request_id_valid(s, (size_t)(dot - s));
 }
 
 /* ------------------------------------------------------- query strings */

@@ -69,6 +69,31 @@ test_ovr_parse_scope(void **state)
 	admin_ovr_req_clear(&r);
 }
 
+/* A decision id is a request id (1 to 64 characters) and ".N". */
+static void
+test_ovr_parse_long_ids(void **state)
+{
+	struct admin_ovr_req	r;
+	char			body[512], err[256], rid[66];
+
+	(void)state;
+	memset(rid, 'r', 64);
+	rid[64] = '\0';
+	snprintf(body, sizeof(body), "{\"decision_id\":\"%s.12\",\"action\":"
+	    "\"allow\",\"reason\":\"r\",\"expires\":\"2099-01-01\"}", rid);
+	assert_int_equal(parse(body, &r, err, sizeof(err)), 0);
+	assert_int_equal(strlen(r.decision_id), 67);
+	admin_ovr_req_clear(&r);
+	strcat(rid, "r");			/* 65: no request id */
+	snprintf(body, sizeof(body), "{\"decision_id\":\"%s.1\",\"action\":"
+	    "\"allow\",\"reason\":\"r\",\"expires\":\"2099-01-01\"}", rid);
+	assert_int_equal(parse(body, &r, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a decision id"));
+	snprintf(body, sizeof(body), "{\"decision_id\":\"%.64s.x\",\"action\":"
+	    "\"allow\",\"reason\":\"r\",\"expires\":\"2099-01-01\"}", rid);
+	assert_int_equal(parse(body, &r, err, sizeof(err)), -1);
+}
+
 static void
 test_ovr_parse_errors(void **state)
 {
@@ -315,6 +340,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ovr_parse_decision),
 		cmocka_unit_test(test_ovr_parse_scope),
+		cmocka_unit_test(test_ovr_parse_long_ids),
 		cmocka_unit_test(test_ovr_parse_errors),
 		cmocka_unit_test(test_decision_parse),
 		cmocka_unit_test(test_explain),
