@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
+#include "audit/audit.h"
 #include "keys/keys.h"
 #include "policies/errs.h"
 #include "policies/internal.h"
@@ -293,21 +295,7 @@ bad:
 static int
 chan_eq(const char *a, const char *b, size_t bl)
 {
-	size_t i;
-
-	for (i = 0; i < bl; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-
-		if (x == '\0')
-			return 0;
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
-			return 0;
-	}
-	return a[i] == '\0';
+	return strlen(a) == bl && strncasecmp(a, b, bl) == 0;
 }
 
 /* A non-empty string value. */
@@ -1116,20 +1104,8 @@ pol_or_unsubscribe_url(const struct pol_outreach *o)
 	return o != NULL && o->unsub ? o->u_url : NULL;
 }
 
-static int
-fp_ok(const char *fp, size_t len)
-{
-	if (len != KEYS_FP_LEN)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = fp[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return 0;
-	}
-	return 1;
-}
+_Static_assert(AUDIT_OR_FP_LEN == KEYS_FP_LEN,
+    "a recipient's fingerprint is the keyring's");
 
 /* The MAC ("KEYID:BASE64URL") of fp and the decimal expiry under the
  * writer of k. */
@@ -1160,7 +1136,7 @@ pol_or_token_make(const struct pol_outreach *o, const struct keys_ring *ring,
 	if (out != NULL && cap > 0)
 		out[0] = '\0';
 	if (o == NULL || !o->unsub || ring == NULL || fp == NULL ||
-	    out == NULL || !fp_ok(fp, strlen(fp)) || now_s < 0 ||
+	    out == NULL || !audit_or_fp_valid(fp) || now_s < 0 ||
 	    now_s > INT64_MAX - o->u_ttl ||
 	    (k = keys_find(ring, o->u_key)) == NULL)
 		return -1;
@@ -1185,6 +1161,7 @@ pol_or_token_check(const struct pol_outreach *o, const struct keys_ring *ring,
 	struct keys_version_info	 vi;
 	const char			*exp, *mac, *e, *colon, *dot, *w;
 	char				 want[KEYS_HASH_MAX];
+	char				 fpb[KEYS_FP_LEN + 1];
 	size_t				 explen, wantlen, klen;
 	int64_t				 expiry = 0;
 
@@ -1194,7 +1171,11 @@ pol_or_token_check(const struct pol_outreach *o, const struct keys_ring *ring,
 		fp_out[0] = '\0';
 	*why = "malformed";
 	if (tok == NULL || len < KEYS_FP_LEN + 5 || len >= POL_OR_TOKEN_MAX ||
-	    !fp_ok(tok, KEYS_FP_LEN) || tok[KEYS_FP_LEN] != '.')
+	    tok[KEYS_FP_LEN] != '.')
+		return -1;
+	memcpy(fpb, tok, KEYS_FP_LEN);
+	fpb[KEYS_FP_LEN] = '\0';
+	if (!audit_or_fp_valid(fpb))
 		return -1;
 	exp = tok + KEYS_FP_LEN + 1;
 	e = tok + len;
@@ -1244,10 +1225,8 @@ pol_or_token_check(const struct pol_outreach *o, const struct keys_ring *ring,
 		*why = "expired";
 		return -1;
 	}
-	if (fp_out != NULL) {
-		memcpy(fp_out, tok, KEYS_FP_LEN);
-		fp_out[KEYS_FP_LEN] = '\0';
-	}
+	if (fp_out != NULL)
+		memcpy(fp_out, fpb, sizeof(fpb));
 	*why = NULL;
 	return 0;
 }

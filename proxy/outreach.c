@@ -45,18 +45,12 @@ struct or_hold {
 	char			*unsub;		/* the link for the upstream */
 };
 
-static const struct pol_outreach *
-gen_outreach(const struct proxy_gen *g)
-{
-	return g->policy != NULL ? pol_policy_outreach(g->policy) : NULL;
-}
-
 /* ---- state store ---------------------------------------------------- */
 
 int
 outreach_gen_check(const struct proxy_gen *g, struct pol_errs *errs)
 {
-	const struct pol_outreach *o = gen_outreach(g);
+	const struct pol_outreach *o = pol_policy_outreach(g->policy);
 
 	if (o == NULL)
 		return 0;
@@ -93,7 +87,7 @@ int
 outreach_open(struct proxy_server *srv, const struct proxy_gen *g,
     char *err, size_t errsize)
 {
-	const struct pol_outreach	*o = gen_outreach(g);
+	const struct pol_outreach	*o = pol_policy_outreach(g->policy);
 	struct audit_or_scope		 sc[AUDIT_OR_MAX_SCOPES];
 	size_t				 n;
 	struct timeval			 tv = {0, OR_FLUSH_MS * 1000};
@@ -313,7 +307,8 @@ unsub_link(const struct pol_outreach *o, const struct keys_ring *ring,
 int
 outreach_check(struct exchange *ex)
 {
-	const struct pol_outreach	*o = gen_outreach(ex->gen);
+	const struct pol_outreach	*o =
+					    pol_policy_outreach(ex->gen->policy);
 	const struct cfg_principal	*p = ex->principal;
 	struct proxy_server		*srv = ex->c->w->srv;
 	struct audit_outreach		*store = srv->outreach;
@@ -562,7 +557,7 @@ outreach_free(struct exchange *ex)
 int
 outreach_is_unsubscribe(const struct exchange *ex)
 {
-	const struct pol_outreach *o = gen_outreach(ex->gen);
+	const struct pol_outreach *o = pol_policy_outreach(ex->gen->policy);
 
 	return o != NULL && pol_or_has_unsubscribe(o) &&
 	    strcmp(ex->req.path, OUTREACH_UNSUBSCRIBE_PATH) == 0;
@@ -611,7 +606,8 @@ wants_html(const struct exchange *ex)
 void
 outreach_unsubscribe(struct exchange *ex)
 {
-	const struct pol_outreach	*o = gen_outreach(ex->gen);
+	const struct pol_outreach	*o =
+					    pol_policy_outreach(ex->gen->policy);
 	struct audit_outreach		*store = ex->c->w->srv->outreach;
 	char				 tok[256], fp[AUDIT_OR_FP_LEN + 1];
 	char				 err[256], body[512];
@@ -781,7 +777,8 @@ static int
 optout_target(struct exchange *ex, const struct optout_req *r,
     char (*fp)[AUDIT_OR_FP_LEN + 1], size_t *n)
 {
-	const struct pol_outreach	*o = gen_outreach(ex->gen);
+	const struct pol_outreach	*o =
+					    pol_policy_outreach(ex->gen->policy);
 	char				 norm[OR_MAX_VALUE + 8];
 
 	if ((r->recipient == NULL) == (r->fingerprint == NULL)) {
@@ -848,7 +845,8 @@ static int
 optout_record(struct exchange *ex, const struct cfg_admin_token *t,
     const char *action, const char *fp, const char *why)
 {
-	const struct pol_outreach	*o = gen_outreach(ex->gen);
+	const struct pol_outreach	*o =
+					    pol_policy_outreach(ex->gen->policy);
 	char				 reason[600];
 	char				 fps[1][AUDIT_OR_FP_LEN + 1];
 
