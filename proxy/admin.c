@@ -21,13 +21,6 @@ struct admin_route {
 };
 
 static void
-reply_buf(struct exchange *ex, int status, const char *ctype, struct evbuffer *b)
-{
-	ex_reply(ex, status, ctype, (const char *)evbuffer_pullup(b, -1),
-	    evbuffer_get_length(b), NULL);
-}
-
-static void
 admin_healthz(struct exchange *ex, const struct cfg_admin_token *t)
 {
 	static const char ok[] = "{\"status\":\"ok\"}\n";
@@ -115,7 +108,7 @@ admin_metrics(struct exchange *ex, const struct cfg_admin_token *t)
 	evbuffer_add_printf(b, "# HELP custos_policy_info The loaded policy "
 	    "version.\n# TYPE custos_policy_info gauge\n"
 	    "custos_policy_info{version=\"%s\"} 1\n", srv->gen->version);
-	reply_buf(ex, 200, "text/plain; version=0.0.4", b);
+	ex_reply_buf(ex, 200, "text/plain; version=0.0.4", b);
 	evbuffer_free(b);
 }
 
@@ -133,7 +126,7 @@ admin_reload(struct exchange *ex, const struct cfg_admin_token *t)
 	if (server_reload(srv, 1, why) == 0) {
 		evbuffer_add_printf(b, "{\"reloaded\":true,\"policy\":\"%s\","
 		    "\"request_id\":\"%s\"}\n", srv->gen->version, ex->id);
-		reply_buf(ex, 200, "application/json", b);
+		ex_reply_buf(ex, 200, "application/json", b);
 		goto out;
 	}
 	evbuffer_add_printf(b, "{\"error\":\"invalid_config\",\"reason\":");
@@ -141,7 +134,7 @@ admin_reload(struct exchange *ex, const struct cfg_admin_token *t)
 	    evbuffer_get_length(why));
 	evbuffer_add_printf(b, ",\"policy\":\"%s\",\"request_id\":\"%s\"}\n",
 	    srv->gen->version, ex->id);
-	reply_buf(ex, 422, "application/json", b);
+	ex_reply_buf(ex, 422, "application/json", b);
 out:
 	if (why)
 		evbuffer_free(why);

@@ -44,15 +44,6 @@ jstr(struct evbuffer *b, const char *s)
 		(void)json_quote(b, s, strlen(s));
 }
 
-/* ,"key":"value" (or the first member without the comma) */
-static void
-jmember(struct evbuffer *b, int *first, const char *key, const char *val)
-{
-	evbuffer_add_printf(b, "%s\"%s\":", *first ? "" : ",", key);
-	*first = 0;
-	jstr(b, val);
-}
-
 static void
 jarray(struct evbuffer *b, char *const *v, size_t n)
 {
@@ -63,14 +54,6 @@ jarray(struct evbuffer *b, char *const *v, size_t n)
 		jstr(b, v[i]);
 	}
 	evbuffer_add(b, "]", 1);
-}
-
-static void
-reply_buf(struct exchange *ex, int status, const char *ctype,
-    struct evbuffer *b)
-{
-	ex_reply(ex, status, ctype, (const char *)evbuffer_pullup(b, -1),
-	    evbuffer_get_length(b), NULL);
 }
 
 /* Request ids are 1..64 of [A-Za-z0-9._:-] (http_request_id_valid); a
@@ -940,40 +923,40 @@ admin_decision_get(struct exchange *ex, const struct cfg_admin_token *t)
 	}
 	admin_explain(&d, o, why);
 	evbuffer_add(b, "{", 1);
-	jmember(b, &first, "id", d.id);
-	jmember(b, &first, "request_id", d.request_id);
-	jmember(b, &first, "time", d.time);
+	json_member(b, &first, "id", d.id);
+	json_member(b, &first, "request_id", d.request_id);
+	json_member(b, &first, "time", d.time);
 	if (d.type != NULL)
-		jmember(b, &first, "type", d.type);
-	jmember(b, &first, "principal", d.principal);
+		json_member(b, &first, "type", d.type);
+	json_member(b, &first, "principal", d.principal);
 	evbuffer_add(b, ",\"roles\":", 9);
 	jarray(b, d.roles, d.nroles);
-	jmember(b, &first, "route", d.route);
-	jmember(b, &first, "direction", d.direction);
-	jmember(b, &first, "policy", d.policy);
+	json_member(b, &first, "route", d.route);
+	json_member(b, &first, "direction", d.direction);
+	json_member(b, &first, "policy", d.policy);
 	if (d.status >= 0)
 		evbuffer_add_printf(b, ",\"status\":%" PRId64, d.status);
-	jmember(b, &first, "path", d.path);
-	jmember(b, &first, "class", d.class_);
-	jmember(b, &first, "level", d.level);
-	jmember(b, &first, "confidence", d.confidence);
+	json_member(b, &first, "path", d.path);
+	json_member(b, &first, "class", d.class_);
+	json_member(b, &first, "level", d.level);
+	json_member(b, &first, "confidence", d.confidence);
 	evbuffer_add(b, ",\"evidence\":", 12);
 	jarray(b, d.evidence, d.nevidence);
-	jmember(b, &first, "rule", d.rule);
-	jmember(b, &first, "action", d.action);
+	json_member(b, &first, "rule", d.rule);
+	json_member(b, &first, "action", d.action);
 	evbuffer_add_printf(b, ",\"count\":%" PRIu64, d.count);
-	jmember(b, &first, "override", d.override);
+	json_member(b, &first, "override", d.override);
 	evbuffer_add(b, ",\"fingerprints\":", 16);
 	jarray(b, d.fingerprints, d.nfingerprints);
 	if (d.break_glass != NULL)
-		jmember(b, &first, "break_glass", d.break_glass);
+		json_member(b, &first, "break_glass", d.break_glass);
 	if (d.error != NULL)
-		jmember(b, &first, "error", d.error);
+		json_member(b, &first, "error", d.error);
 	evbuffer_add(b, ",\"explanation\":", 15);
 	(void)json_quote(b, (const char *)evbuffer_pullup(why, -1),
 	    evbuffer_get_length(why));
 	evbuffer_add(b, "}\n", 2);
-	reply_buf(ex, 200, "application/json", b);
+	ex_reply_buf(ex, 200, "application/json", b);
 out:
 	audit_ovr_release(snap);
 	admin_decision_clear(&d);
@@ -992,39 +975,39 @@ ovr_json(struct evbuffer *b, const struct audit_override *o, int64_t now)
 	int	first = 1;
 
 	evbuffer_add(b, "{", 1);
-	jmember(b, &first, "id", o->id);
-	jmember(b, &first, "decision_id", o->decision_id);
+	json_member(b, &first, "id", o->id);
+	json_member(b, &first, "decision_id", o->decision_id);
 	evbuffer_add(b, ",\"scope\":{", 10);
 	first = 1;
 	if (o->rule != NULL)
-		jmember(b, &first, "rule", o->rule);
+		json_member(b, &first, "rule", o->rule);
 	if (o->route != NULL)
-		jmember(b, &first, "route", o->route);
+		json_member(b, &first, "route", o->route);
 	if (o->path != NULL)
-		jmember(b, &first, "path", o->path);
+		json_member(b, &first, "path", o->path);
 	if (o->class_ != NULL)
-		jmember(b, &first, "class", o->class_);
+		json_member(b, &first, "class", o->class_);
 	if (o->principal != NULL)
-		jmember(b, &first, "principal", o->principal);
+		json_member(b, &first, "principal", o->principal);
 	if (o->role != NULL)
-		jmember(b, &first, "role", o->role);
+		json_member(b, &first, "role", o->role);
 	if (o->fingerprint != NULL)
-		jmember(b, &first, "fingerprint", o->fingerprint);
+		json_member(b, &first, "fingerprint", o->fingerprint);
 	evbuffer_add(b, "}", 1);
 	first = 0;
-	jmember(b, &first, "action", o->action);
-	jmember(b, &first, "reason", o->reason);
-	jmember(b, &first, "author", o->author);
+	json_member(b, &first, "action", o->action);
+	json_member(b, &first, "reason", o->reason);
+	json_member(b, &first, "author", o->author);
 	audit_ms_format(o->created_ms, tm);
-	jmember(b, &first, "created", tm);
+	json_member(b, &first, "created", tm);
 	audit_ms_format(o->expires_ms, tm);
-	jmember(b, &first, "expires", tm);
-	jmember(b, &first, "status", o->revoked_ms != 0 ? "revoked" :
+	json_member(b, &first, "expires", tm);
+	json_member(b, &first, "status", o->revoked_ms != 0 ? "revoked" :
 	    o->expires_ms <= now ? "expired" : "active");
 	if (o->revoked_ms != 0) {
 		audit_ms_format(o->revoked_ms, tm);
-		jmember(b, &first, "revoked", tm);
-		jmember(b, &first, "revoked_by", o->revoked_by);
+		json_member(b, &first, "revoked", tm);
+		json_member(b, &first, "revoked_by", o->revoked_by);
 	}
 	evbuffer_add(b, "}", 1);
 }
@@ -1242,7 +1225,7 @@ admin_overrides_add(struct exchange *ex, const struct cfg_admin_token *t)
 	}
 	ovr_json(b, stored, audit_now_ms());
 	evbuffer_add(b, "\n", 1);
-	reply_buf(ex, 201, "application/json", b);
+	ex_reply_buf(ex, 201, "application/json", b);
 out:
 	if (b != NULL)
 		evbuffer_free(b);
@@ -1294,7 +1277,7 @@ admin_overrides_list(struct exchange *ex, const struct cfg_admin_token *t)
 	}
 	evbuffer_add(b, "]\n", 2);
 	audit_ovr_release(snap);
-	reply_buf(ex, 200, "application/json", b);
+	ex_reply_buf(ex, 200, "application/json", b);
 	evbuffer_free(b);
 }
 
@@ -1339,7 +1322,7 @@ admin_override_revoke(struct exchange *ex, const struct cfg_admin_token *t)
 	}
 	ovr_json(b, o, audit_now_ms());
 	evbuffer_add(b, "\n", 1);
-	reply_buf(ex, 200, "application/json", b);
+	ex_reply_buf(ex, 200, "application/json", b);
 out:
 	if (b != NULL)
 		evbuffer_free(b);
@@ -1460,7 +1443,7 @@ admin_audit_export(struct exchange *ex, const struct cfg_admin_token *t)
 	else if (n < 0)
 		ex_error(ex, 500, "internal", err[0] ? err : "export failed");
 	else
-		reply_buf(ex, 200, csv ? "text/csv; charset=utf-8" :
+		ex_reply_buf(ex, 200, csv ? "text/csv; charset=utf-8" :
 		    "application/x-ndjson", cw.b);
 	evbuffer_free(cw.b);
 }

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -251,13 +250,11 @@ out:
 /* "90s", "+30m", "12h", "7d" from now as RFC 3339; anything else as it
  * is (the server checks it). */
 static const char *
-expires_abs(const char *s, char *buf, size_t size)
+expires_abs(const char *s, char buf[AUDIT_TIME_LEN + 1])
 {
 	const char	*p = *s == '+' ? s + 1 : s;
 	char		*end;
 	unsigned long	 v;
-	time_t		 t;
-	struct tm	 tm;
 	long		 mul;
 
 	if (*p < '0' || *p > '9')
@@ -275,18 +272,8 @@ expires_abs(const char *s, char *buf, size_t size)
 	}
 	if (v > 3650ul * 86400 / (unsigned long)mul)
 		return s;
-	t = time(NULL) + (time_t)v * mul;
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	audit_ms_format(audit_now_ms() + (int64_t)v * mul * 1000, buf);
 	return buf;
-}
-
-static void
-json_member(struct evbuffer *b, int *first, const char *k, const char *v)
-{
-	evbuffer_add_printf(b, "%s\"%s\":", *first ? "" : ",", k);
-	*first = 0;
-	(void)json_quote(b, v, strlen(v));
 }
 
 /* The admin URL: --admin, or admin.address of the configuration. */
@@ -359,7 +346,7 @@ static int
 do_add(struct opts *o)
 {
 	struct evbuffer	*b;
-	char		 when[40];
+	char		 when[AUDIT_TIME_LEN + 1];
 	int		 first = 1, nscope = 0, rc;
 
 	for (size_t i = 0; i < 7; i++)
@@ -387,8 +374,7 @@ do_add(struct opts *o)
 	}
 	json_member(b, &first, "action", o->action);
 	json_member(b, &first, "reason", o->reason);
-	json_member(b, &first, "expires", expires_abs(o->expires, when,
-	    sizeof(when)));
+	json_member(b, &first, "expires", expires_abs(o->expires, when));
 	evbuffer_add(b, "}", 1);
 	rc = run(o, "POST", "/v1/overrides", b);
 	evbuffer_free(b);

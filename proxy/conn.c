@@ -337,6 +337,14 @@ ex_reply_json(struct exchange *ex, int status, const char *json, size_t len)
 }
 
 void
+ex_reply_buf(struct exchange *ex, int status, const char *ctype,
+    struct evbuffer *b)
+{
+	ex_reply(ex, status, ctype, (const char *)evbuffer_pullup(b, -1),
+	    evbuffer_get_length(b), NULL);
+}
+
+void
 ex_error(struct exchange *ex, int status, const char *code, const char *reason)
 {
 	ex_error_hdr(ex, status, code, reason, status == 401 ?

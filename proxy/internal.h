@@ -232,6 +232,9 @@ void	ex_error_hdr(struct exchange *, int status, const char *code,
 void	ex_reply_json(struct exchange *, int status, const char *json, size_t len);
 void	ex_reply(struct exchange *, int status, const char *ctype,
 	    const char *body, size_t len, const char *extra_headers);
+/* ex_reply() with the body in <b> (the caller still owns and frees it). */
+void	ex_reply_buf(struct exchange *, int status, const char *ctype,
+	    struct evbuffer *b);
 void	ex_finish(struct exchange *);
 void	ex_abort(struct exchange *);
 void	ex_start_response(struct exchange *, int status, int chunked,

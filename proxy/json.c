@@ -485,6 +485,18 @@ json_quote(struct evbuffer *out, const char *s, size_t len)
 }
 
 void
+json_member(struct evbuffer *out, int *first, const char *key,
+    const char *val)
+{
+	evbuffer_add_printf(out, "%s\"%s\":", *first ? "" : ",", key);
+	*first = 0;
+	if (val == NULL)
+		evbuffer_add(out, "null", 4);
+	else
+		(void)json_quote(out, val, strlen(val));
+}
+
+void
 json_edit_raw(struct json_edit *e, const char *s, size_t len)
 {
 	e->len = 0;

@@ -81,6 +81,10 @@ void	json_edit_string(struct json_edit *, const char *s, size_t len);
  * json_edit_string() does (invalid UTF-8 becomes U+FFFD). 0, or -1 when out
  * of memory. For the strings custos writes itself (error reasons, names). */
 int	json_quote(struct evbuffer *out, const char *s, size_t len);
+/* Appends ,"key":"val" to <out> (no comma while *first, which it clears);
+ * val NULL writes null. <key> is written as it is: a plain name. */
+void	json_member(struct evbuffer *out, int *first, const char *key,
+	    const char *val);
 /* The replacement is this JSON text, written verbatim (the caller vouches
  * that it is one valid JSON value). Copies the bytes. */
 void	json_edit_raw(struct json_edit *, const char *s, size_t len);
