@@ -170,13 +170,8 @@ seg_match(const struct gseg *sg, const struct cls_path *p, size_t pi)
 
 	switch (sg->type) {
 	case SEG_KEY:
-		if (ps->key == NULL || ps->len != sg->len)
-			return 0;
-		/* short keys: no call */
-		for (size_t i = 0; i < ps->len; i++)
-			if (ps->key[i] != sg->key[i])
-				return 0;
-		return 1;
+		return ps->key != NULL && ps->len == sg->len &&
+		    cls_same_bytes(ps->key, sg->key, ps->len);
 	case SEG_INDEX:
 		return ps->key == NULL && ps->index == sg->index;
 	case SEG_ANYINDEX:
