@@ -223,14 +223,15 @@ audit_export(const char *dir, const struct audit_filter *f, int format,
 	}
 	if (format == AUDIT_FMT_CSV)
 		csv_header(out);
-	for (i = 0; i < n; i++) {
+	/* a write error (a full disk, a capped stream) ends the reading */
+	for (i = 0; i < n && !ferror(out); i++) {
 		snprintf(path, sizeof(path), "%s/" AUDIT_FILE_FMT, dir, nums[i]);
 		if ((in = fopen(path, "re")) == NULL) {
 			snprintf(err, errsize, "%s: %s", path, strerror(errno));
 			count = -1;
 			break;
 		}
-		while ((len = getline(&line, &cap, in)) > 0) {
+		while (!ferror(out) && (len = getline(&line, &cap, in)) > 0) {
 			if (line[len - 1] != '\n')
 				break;		/* torn last line */
 			count += export_line(out, &doc, line, (size_t)len - 1, f,
