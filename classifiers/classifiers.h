@@ -144,6 +144,16 @@ struct cls_path {
 	int			 hashed;
 };
 
+/* Compiled JSON-path globs ($.**.notes, $.customers[*].contact.*,
+ * $['first name']), matched against a path without formatting it. NULL with
+ * *err set to a static message and *errpos to the byte offset on a bad
+ * glob; NULL with *err NULL on allocation failure. */
+struct cls_glob;
+struct cls_glob	*cls_glob_compile(const char *glob, const char **err,
+		    size_t *errpos);
+void		 cls_glob_free(struct cls_glob *);
+int		 cls_glob_match(const struct cls_glob *, const struct cls_path *);
+
 enum cls_vtype { CLS_V_STRING, CLS_V_NUMBER };
 
 /* One field to classify; every pointer is borrowed for the call. */

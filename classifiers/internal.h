@@ -81,13 +81,5 @@ int		cls_names_seal(struct cls_names *);
 uint32_t	cls_names_lookup(const struct cls_names *, const char *name,
 		    size_t len, const uint32_t **classes, size_t *nclasses);
 
-/* paths.c: compiled JSON-path globs. */
-struct cls_glob;
-/* NULL with *err set to a static message and *errpos to the byte offset on a
- * bad glob; NULL with *err NULL on allocation failure. */
-struct cls_glob	*cls_glob_compile(const char *glob, const char **err,
-		    size_t *errpos);
-void		cls_glob_free(struct cls_glob *);
-int		cls_glob_match(const struct cls_glob *, const struct cls_path *);
 
 #endif

@@ -33,6 +33,8 @@ struct or_route {
 	char			*recipient;	/* canonical folded path */
 	char			*channel;	/* canonical path or a name; NULL */
 	int			 channel_path;
+	/* the two paths compiled, for matching a body's paths unformatted */
+	struct cls_glob		*rglob, *cglob;
 };
 
 struct or_scope {
@@ -315,13 +317,15 @@ nonempty(const struct pol_yaml_node *n, struct pol_errs *errs,
 	return 0;
 }
 
-/* A JSON path value: canonicalised into *out. */
+/* A JSON path value: canonicalised into *out, and compiled into *glob
+ * (the canonical form is a glob without wildcards other than [*]). */
 static int
 path_value(const struct pol_yaml_node *n, struct pol_errs *errs,
-    char **out)
+    char **out, struct cls_glob **glob)
 {
 	const char	*s, *why;
 	char		 l[96];
+	size_t		 pos;
 
 	if (pol_yaml_str(n, errs, &s) < 0)
 		return -1;
@@ -329,6 +333,11 @@ path_value(const struct pol_yaml_node *n, struct pol_errs *errs,
 		pol_yaml_error(n, errs, "%s is not a JSON path like \"$.to\", "
 		    "\"$.recipients[*].email\" or \"$['first name']\": %s",
 		    pol_yaml_label(n, l, sizeof(l)), why);
+		return -1;
+	}
+	if ((*glob = cls_glob_compile(*out, &why, &pos)) == NULL) {
+		pol_yaml_error(n, errs, "%s: %s", pol_yaml_label(n, l,
+		    sizeof(l)), why != NULL ? why : "out of memory");
 		return -1;
 	}
 	return 0;
@@ -389,14 +398,15 @@ parse_route(struct pol_outreach *o, const struct pol_yaml_node *n,
 			    s);
 	}
 	if ((x = pol_yaml_need(n, "recipient", errs)) == NULL ||
-	    path_value(x, errs, &rt->recipient) < 0)
+	    path_value(x, errs, &rt->recipient, &rt->rglob) < 0)
 		bad = 1;
 	if ((x = pol_yaml_get(n, "channel")) != NULL) {
 		if (nonempty(x, errs, &s) < 0)
 			bad = 1;
 		else if (s[0] == '$') {
 			rt->channel_path = 1;
-			if (path_value(x, errs, &rt->channel) < 0)
+			if (path_value(x, errs, &rt->channel,
+			    &rt->cglob) < 0)
 				bad = 1;
 		} else if ((rt->channel = strdup(s)) == NULL)
 			return -1;
@@ -713,6 +723,8 @@ pol_or_free(struct pol_outreach *o)
 	for (size_t i = 0; i < o->nroutes; i++) {
 		free(o->routes[i].recipient);
 		free(o->routes[i].channel);
+		cls_glob_free(o->routes[i].rglob);
+		cls_glob_free(o->routes[i].cglob);
 	}
 	free(o->routes);
 	free(o->roles);
@@ -844,6 +856,22 @@ pol_or_recipient(const struct pol_outreach *o, int route)
 	if (o == NULL || route < 0 || (size_t)route >= o->nroutes)
 		return NULL;
 	return o->routes[route].recipient;
+}
+
+const struct cls_glob *
+pol_or_recipient_glob(const struct pol_outreach *o, int route)
+{
+	if (o == NULL || route < 0 || (size_t)route >= o->nroutes)
+		return NULL;
+	return o->routes[route].rglob;
+}
+
+const struct cls_glob *
+pol_or_channel_glob(const struct pol_outreach *o, int route)
+{
+	if (o == NULL || route < 0 || (size_t)route >= o->nroutes)
+		return NULL;
+	return o->routes[route].cglob;
 }
 
 const char *

@@ -294,6 +294,12 @@ const char *pol_or_recipient(const struct pol_outreach *, int route);
  * name; NULL = none (then *is_path = 0). Owned by the policy. */
 const char *pol_or_channel(const struct pol_outreach *, int route,
 	    int *is_path);
+/* The recipient path, and the channel path (NULL when the channel is a
+ * name or none), compiled for cls_glob_match(). Owned by the policy. */
+const struct cls_glob *pol_or_recipient_glob(const struct pol_outreach *,
+	    int route);
+const struct cls_glob *pol_or_channel_glob(const struct pol_outreach *,
+	    int route);
 /* 1 when the limits, quiet hours and opt-outs apply to this caller: its
  * principal is in `automated.principals` or one of its roles in
  * `automated.roles`; else 0. */

@@ -22,7 +22,6 @@
 
 #define OR_MAX_RECIPIENTS	1000	/* per message request */
 #define OR_MAX_VALUE		512	/* bytes of one recipient value */
-#define OR_PATH_MAX		512
 #define OR_CHANNEL_MAX		64
 #define OR_FLUSH_MS		250
 #define OR_FP_VERSIONS		4	/* fingerprint key versions checked */
@@ -130,13 +129,12 @@ outreach_close(struct proxy_server *srv)
 /* ---- reading the message -------------------------------------------- */
 
 struct capture {
-	const char	*rpath;		/* the recipient's folded path */
-	const char	*cpath;		/* the channel's, or NULL */
-	char		**vals;
-	size_t		 n;
-	int		 too_many, too_long, bad_channel, nested, oom;
-	char		*channel;
-	char		 path[OR_PATH_MAX];
+	const struct cls_glob	*rglob;		/* the recipient's path */
+	const struct cls_glob	*cglob;		/* the channel's, or NULL */
+	char			**vals;
+	size_t			 n;
+	int			 too_many, too_long, bad_channel, nested, oom;
+	char			*channel;
 };
 
 static enum json_action
@@ -144,25 +142,28 @@ capture_visit(void *ud, const struct json_path *p, const struct json_value *v,
     struct json_edit *e)
 {
 	struct capture	*c = ud;
+	struct cls_path	 path;
 	char		*s;
+	int		 at_r, at_c;
 
 	(void)e;
-	if (json_path_format(p, c->path, sizeof(c->path), 1) >= sizeof(c->path))
+	path.segs = json_path_segs(p);
+	path.depth = json_path_depth(p);
+	path.hashed = 1;
+	at_r = cls_glob_match(c->rglob, &path);
+	at_c = !at_r && c->cglob != NULL && cls_glob_match(c->cglob, &path);
+	if (!at_r && !at_c)
 		return JSON_KEEP;
 	if (v->type == JSON_OBJECT || v->type == JSON_ARRAY) {
 		/* An object or array where the recipient or the channel is
 		 * ({"to": "a@x", "to": ["b@y"]}: which would the upstream
 		 * use?) is refused rather than left unchecked. */
-		if (strcmp(c->path, c->rpath) == 0 ||
-		    (c->cpath != NULL && strcmp(c->path, c->cpath) == 0)) {
-			c->nested = 1;
-			return JSON_STOP;
-		}
-		return JSON_KEEP;
+		c->nested = 1;
+		return JSON_STOP;
 	}
 	if (v->type != JSON_STRING && v->type != JSON_NUMBER)
 		return JSON_KEEP;
-	if (strcmp(c->path, c->rpath) == 0) {
+	if (at_r) {
 		if (c->n == OR_MAX_RECIPIENTS) {
 			c->too_many = 1;
 			return JSON_STOP;
@@ -176,7 +177,7 @@ capture_visit(void *ud, const struct json_path *p, const struct json_value *v,
 			return JSON_STOP;
 		}
 		c->vals[c->n++] = s;
-	} else if (c->cpath != NULL && strcmp(c->path, c->cpath) == 0) {
+	} else {
 		const char	*ch = v->ptr;
 		size_t		 n = v->len;
 
@@ -354,10 +355,9 @@ outreach_check(struct exchange *ex)
 
 	/* Who the message goes to, read from the body as the caller sent
 	 * it (before request rules transform it). */
-	cap.rpath = rpath;
+	cap.rglob = pol_or_recipient_glob(o, route);
+	cap.cglob = pol_or_channel_glob(o, route);
 	chan = pol_or_channel(o, route, &is_path);
-	if (chan != NULL && is_path)
-		cap.cpath = chan;
 	if ((cap.vals = calloc(OR_MAX_RECIPIENTS, sizeof(*cap.vals))) == NULL)
 		goto oom;
 	memset(&jl, 0, sizeof(jl));
@@ -380,7 +380,7 @@ outreach_check(struct exchange *ex)
 		else if (cap.bad_channel)
 			snprintf(reason, sizeof(reason), "the message names "
 			    "more than one channel at %s, or one longer than "
-			    "%d bytes", cap.cpath, OR_CHANNEL_MAX);
+			    "%d bytes", chan, OR_CHANNEL_MAX);
 		else
 			snprintf(reason, sizeof(reason), cap.too_many ?
 			    "a message may name at most %d recipients" :

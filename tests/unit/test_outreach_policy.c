@@ -227,6 +227,30 @@ t_full_section(void **state)
 	assert_null(pol_or_recipient(o, -1));
 	assert_null(pol_or_channel(o, 7, &ip));
 
+	/* The same paths compiled: matched against a body's path segments. */
+	{
+		struct cls_seg	 s[3] = {
+			{ "recipients", 10, 0, 0 }, { NULL, 0, 7, 0 },
+			{ "email", 5, 0, 0 },
+		};
+		struct cls_seg	 ci[2] = {
+			{ "contact info", 12, 0, 0 }, { "phone", 5, 0, 0 },
+		};
+		struct cls_path	 pa = { s, 3, 0 }, pc = { ci, 2, 0 };
+
+		assert_true(cls_glob_match(pol_or_recipient_glob(o, 1), &pa));
+		assert_false(cls_glob_match(pol_or_recipient_glob(o, 0), &pa));
+		pa.depth = 2;		/* the element itself */
+		assert_false(cls_glob_match(pol_or_recipient_glob(o, 1), &pa));
+		assert_true(cls_glob_match(pol_or_recipient_glob(o, 2), &pc));
+		s[0].key = "channel";
+		s[0].len = 7;
+		pa.depth = 1;
+		assert_true(cls_glob_match(pol_or_channel_glob(o, 0), &pa));
+		assert_null(pol_or_channel_glob(o, 1));	/* a fixed name */
+		assert_null(pol_or_recipient_glob(o, 3));
+	}
+
 	assert_int_equal(pol_or_nlimits(o), 5);
 	l = pol_or_limit_at(o, 0);
 	assert_string_equal(l->id, "one-a-day");
