@@ -686,9 +686,10 @@ writer_main(void *arg)
 			 * Group commit: under load, waking for every record
 			 * costs a write, an fsync and two context switches per
 			 * request. A small batch lingers a moment (producers
-			 * do not signal meanwhile: writer_waiting is 0) so that
-			 * one write and one fsync carry many records. Nobody
-			 * waits on it: responses do not wait for durability.
+			 * do not signal meanwhile: writer_waiting is 0, unless
+			 * the queue fills) so that one write and one fsync
+			 * carry many records. Nobody waits on it: responses do
+			 * not wait for durability.
 			 */
 			if (l->count > 0 && l->count < LINGER_MIN &&
 			    !l->stopping && l->full_waiters == 0) {
@@ -924,6 +925,8 @@ submit(struct audit_log *l, const struct audit_rec *r, uint64_t *ticket,
 	while (l->count == l->cap && !l->stopping) {
 		if (timeout_ms == 0)
 			goto timeout;
+		/* a full queue ends the writer's linger at once */
+		pthread_cond_signal(&l->not_empty);
 		l->full_waiters++;
 		if (timeout_ms < 0)
 			pthread_cond_wait(&l->not_full, &l->mu);
