@@ -154,6 +154,13 @@ struct cls_glob	*cls_glob_compile(const char *glob, const char **err,
 void		 cls_glob_free(struct cls_glob *);
 int		 cls_glob_match(const struct cls_glob *, const struct cls_path *);
 
+/* Writes <path> as JSON-path text ("$.items[3].email", "$['first name']";
+ * with fold, indices as [*]) into buf (size bytes, NUL-terminated,
+ * truncated to fit; NULL with size 0 to measure). Returns the full length
+ * without the NUL. */
+size_t		 cls_path_format(const struct cls_path *, int fold, char *buf,
+		    size_t size);
+
 enum cls_vtype { CLS_V_STRING, CLS_V_NUMBER };
 
 /* One field to classify; every pointer is borrowed for the call. */

@@ -217,3 +217,86 @@ cls_glob_match(const struct cls_glob *g, const struct cls_path *p)
 		return 0;
 	return match_from(g, 0, p, 0);
 }
+
+/* ------------------------------------------------------------ formatting */
+
+struct pbuf {
+	char	*buf;
+	size_t	 size;
+	size_t	 len;
+};
+
+static void
+pb_add(struct pbuf *pb, const char *s, size_t n)
+{
+	size_t	 room;
+
+	if (n > 0 && pb->size > 0 && pb->len < pb->size - 1) {
+		room = pb->size - 1 - pb->len;
+		memcpy(pb->buf + pb->len, s, n < room ? n : room);
+	}
+	pb->len += n;
+}
+
+/* A key printed after '.': ASCII letters, digits and '_' (not first a
+ * digit), and any non-ASCII UTF-8 so that "$.客户.身份证号" reads well. */
+static int
+path_ident(const char *k, size_t n)
+{
+	if (n == 0 || (k[0] >= '0' && k[0] <= '9'))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)k[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_' || c >= 0x80))
+			return 0;
+	}
+	return 1;
+}
+
+size_t
+cls_path_format(const struct cls_path *pa, int fold, char *buf, size_t size)
+{
+	struct pbuf	 pb = { buf, size, 0 };
+	char		 num[24];
+
+	pb_add(&pb, "$", 1);
+	for (size_t i = 0; pa != NULL && i < pa->depth; i++) {
+		const char	*k = pa->segs[i].key;
+		size_t		 kl = pa->segs[i].len, a = 0;
+		uint64_t	 idx = pa->segs[i].index;
+		int		 nl = 0;
+
+		if (k != NULL && path_ident(k, kl)) {
+			pb_add(&pb, ".", 1);
+			pb_add(&pb, k, kl);
+		} else if (k != NULL) {
+			pb_add(&pb, "['", 2);
+			for (size_t j = 0; j < kl; j++) {
+				if (k[j] != '\'' && k[j] != '\\')
+					continue;
+				pb_add(&pb, k + a, j - a);
+				pb_add(&pb, "\\", 1);
+				a = j;
+			}
+			pb_add(&pb, k + a, kl - a);
+			pb_add(&pb, "']", 2);
+		} else if (fold)
+			pb_add(&pb, "[*]", 3);
+		else {
+			/* Digits backwards: no snprintf in the hot path. */
+			do {
+				num[sizeof(num) - 1 - nl++] =
+				    (char)('0' + idx % 10);
+				idx /= 10;
+			} while (idx > 0);
+			pb_add(&pb, "[", 1);
+			pb_add(&pb, num + sizeof(num) - nl, (size_t)nl);
+			pb_add(&pb, "]", 1);
+		}
+	}
+	if (size > 0)
+		buf[pb.len < size ? pb.len : size - 1] = '\0';
+	return pb.len;
+}

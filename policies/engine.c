@@ -402,73 +402,23 @@ intern(struct pol_eval *ev, const char *s)
 	return ev->nstrs++;
 }
 
-static int
-path_ident(const char *k, size_t n)
-{
-	if (n == 0 || (k[0] >= '0' && k[0] <= '9'))
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)k[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c >= 0x80))
-			return 0;
-	}
-	return 1;
-}
-
-static int
-padd(struct pol_eval *ev, size_t *o, const char *s, size_t n)
-{
-	if (pol_buf_reserve(&ev->path, &ev->pathcap, *o + n + 1) < 0)
-		return -1;
-	memcpy(ev->path + *o, s, n);
-	*o += n;
-	ev->path[*o] = '\0';
-	return 0;
-}
-
-/* Formats the field's folded path ("$.items[*].email", as
- * json_path_format with fold = 1 writes it) in ev->path; "$.**" when
- * unknown or out of memory. */
+/* Formats the field's folded path ("$.items[*].email") in ev->path; "$.**"
+ * when unknown or out of memory. */
 static const char *
 format_path(struct pol_eval *ev)
 {
 	const struct cls_path *pa = ev->field->path;
-	size_t o = 0;
+	size_t n;
 
-	if (pa == NULL || padd(ev, &o, "$", 1) < 0)
-		goto unknown;
-	for (size_t i = 0; i < pa->depth; i++) {
-		const char *k = pa->segs[i].key;
-		size_t kl = pa->segs[i].len, a, j;
-
-		if (k == NULL) {
-			if (padd(ev, &o, "[*]", 3) < 0)
-				goto unknown;
-			continue;
-		}
-		if (path_ident(k, kl)) {
-			if (padd(ev, &o, ".", 1) < 0 || padd(ev, &o, k, kl) < 0)
-				goto unknown;
-			continue;
-		}
-		if (padd(ev, &o, "['", 2) < 0)
-			goto unknown;
-		for (j = a = 0; j < kl; j++) {
-			if (k[j] != '\'' && k[j] != '\\')
-				continue;
-			if (padd(ev, &o, k + a, j - a) < 0 ||
-			    padd(ev, &o, "\\", 1) < 0)
-				goto unknown;
-			a = j;
-		}
-		if (padd(ev, &o, k + a, kl - a) < 0 || padd(ev, &o, "']", 2) < 0)
-			goto unknown;
+	if (pa == NULL)
+		return "$.**";
+	n = cls_path_format(pa, 1, ev->path, ev->pathcap);
+	if (n >= ev->pathcap) {
+		if (pol_buf_reserve(&ev->path, &ev->pathcap, n + 1) < 0)
+			return "$.**";
+		(void)cls_path_format(pa, 1, ev->path, ev->pathcap);
 	}
 	return ev->path;
-unknown:
-	return "$.**";
 }
 
 /* Whether entry <e> holds exactly the segments <s>. */

@@ -65,8 +65,8 @@ struct pol_outreach {
 
 /* ------------------------------------------------------------ JSON paths */
 
-/* A key printed after '.' by json_path_format(): ASCII letters, digits,
- * '_' (not first a digit), any byte of a non-ASCII UTF-8 character. */
+/* A character of a key written after '.' ($.to, $.客户): ASCII letters,
+ * digits, '_', any byte of a non-ASCII UTF-8 character. */
 static int
 ident_ch(unsigned char c)
 {
@@ -74,58 +74,30 @@ ident_ch(unsigned char c)
 	    (c >= '0' && c <= '9') || c == '_' || c >= 0x80;
 }
 
-static int
-path_ident(const char *k, size_t n)
-{
-	if (n == 0 || (k[0] >= '0' && k[0] <= '9'))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!ident_ch((unsigned char)k[i]))
-			return 0;
-	return 1;
-}
-
-/* Appends key k (kl bytes) as json_path_format() writes it. */
-static size_t
-emit_key(char *out, size_t n, const char *k, size_t kl)
-{
-	if (path_ident(k, kl)) {
-		out[n++] = '.';
-		memcpy(out + n, k, kl);
-		return n + kl;
-	}
-	out[n++] = '[';
-	out[n++] = '\'';
-	for (size_t i = 0; i < kl; i++) {
-		if (k[i] == '\'' || k[i] == '\\')
-			out[n++] = '\\';
-		out[n++] = k[i];
-	}
-	out[n++] = '\'';
-	out[n++] = ']';
-	return n;
-}
-
+/* Reads <s> into segments (keys decoded into one buffer), then writes them
+ * as cls_path_format() does: the text a body's folded path would have. */
 char *
 pol_or_path_canon(const char *s, const char **why)
 {
-	size_t		 len = strlen(s), n = 0, kl;
-	char		*out, *key = NULL;
+	size_t		 len = strlen(s), nseg = 0, kl, n;
+	char		*out = NULL, *keys = NULL, *key;
+	struct cls_seg	*segs = NULL;
+	struct cls_path	 path;
 	const char	*p, *q;
 
-	/* A key of k input bytes is written in at most 2k + 4 bytes, and
-	 * every segment takes at least 2 input bytes. */
-	if ((out = malloc(4 * len + 8)) == NULL ||
-	    (key = malloc(len + 1)) == NULL) {
+	/* every segment takes at least 2 input bytes; a decoded key is no
+	 * longer than its text */
+	if ((segs = calloc(len / 2 + 1, sizeof(*segs))) == NULL ||
+	    (keys = malloc(len + 1)) == NULL) {
 		*why = "out of memory";
 		goto fail;
 	}
+	key = keys;
 	if (s[0] != '$') {
 		*why = "it does not start with '$'";
 		goto fail;
 	}
-	out[n++] = '$';
-	for (p = s + 1; *p != '\0';) {
+	for (p = s + 1; *p != '\0'; nseg++) {
 		if (*p == '.') {
 			if (p[1] == '.' || p[1] == '*') {
 				*why = "wildcards other than [*] are not "
@@ -139,11 +111,11 @@ pol_or_path_canon(const char *s, const char **why)
 				    "(write other keys as ['...'])";
 				goto fail;
 			}
-			n = emit_key(out, n, p + 1, (size_t)(q - p - 1));
+			segs[nseg].key = p + 1;
+			segs[nseg].len = (size_t)(q - p - 1);
 			p = q;
 		} else if (*p == '[' && p[1] == '*' && p[2] == ']') {
-			memcpy(out + n, "[*]", 3);
-			n += 3;
+			segs[nseg].key = NULL;	/* an element: [*] */
 			p += 3;
 		} else if (*p == '[' && p[1] >= '0' && p[1] <= '9') {
 			*why = "array indexes are folded: write [*]";
@@ -164,19 +136,30 @@ pol_or_path_canon(const char *s, const char **why)
 				*why = "['...'] is not closed";
 				goto fail;
 			}
-			n = emit_key(out, n, key, kl);
+			segs[nseg].key = key;
+			segs[nseg].len = kl;
+			key += kl;
 			p = q + 2;
 		} else {
 			*why = "expected .key, ['key'] or [*]";
 			goto fail;
 		}
 	}
-	out[n] = '\0';
-	free(key);
+	path.segs = segs;
+	path.depth = nseg;
+	path.hashed = 0;
+	n = cls_path_format(&path, 1, NULL, 0);
+	if ((out = malloc(n + 1)) == NULL) {
+		*why = "out of memory";
+		goto fail;
+	}
+	(void)cls_path_format(&path, 1, out, n + 1);
+	free(segs);
+	free(keys);
 	return out;
 fail:
-	free(out);
-	free(key);
+	free(segs);
+	free(keys);
 	return NULL;
 }
 

@@ -541,90 +541,13 @@ json_path_segs(const struct json_path *pa)
 	return pa->rw->segs;
 }
 
-struct pbuf {
-	char	*buf;
-	size_t	 size;
-	size_t	 len;
-};
-
-static void
-pb_add(struct pbuf *pb, const char *s, size_t n)
-{
-	size_t	 room;
-
-	if (n > 0 && pb->size > 0 && pb->len < pb->size - 1) {
-		room = pb->size - 1 - pb->len;
-		memcpy(pb->buf + pb->len, s, n < room ? n : room);
-	}
-	pb->len += n;
-}
-
-/* A key printed after '.': ASCII letters, digits and '_' (not first a
- * digit), and any non-ASCII UTF-8 so that "$.客户.身份证号" reads well. */
-static int
-path_ident(const char *k, size_t n)
-{
-	size_t	 i;
-	uint8_t	 c;
-
-	if (n == 0 || (k[0] >= '0' && k[0] <= '9'))
-		return 0;
-	for (i = 0; i < n; i++) {
-		c = (uint8_t)k[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '_' || c >= 0x80))
-			return 0;
-	}
-	return 1;
-}
-
 size_t
 json_path_format(const struct json_path *pa, char *buf, size_t size,
     int fold)
 {
-	struct pbuf	 pb = { buf, size, 0 };
-	const char	*k;
-	size_t		 i, kl, j, a;
-	uint64_t	 idx;
-	char		 num[24];
-	int		 nl;
+	struct cls_path	 p = { pa->rw->segs, pa->depth, 1 };
 
-	pb_add(&pb, "$", 1);
-	for (i = 0; i < pa->depth; i++) {
-		if (json_path_seg(pa, i, &k, &kl, &idx) == 1) {
-			if (path_ident(k, kl)) {
-				pb_add(&pb, ".", 1);
-				pb_add(&pb, k, kl);
-				continue;
-			}
-			pb_add(&pb, "['", 2);
-			for (j = a = 0; j < kl; j++) {
-				if (k[j] != '\'' && k[j] != '\\')
-					continue;
-				pb_add(&pb, k + a, j - a);
-				pb_add(&pb, "\\", 1);
-				a = j;
-			}
-			pb_add(&pb, k + a, kl - a);
-			pb_add(&pb, "']", 2);
-		} else if (fold)
-			pb_add(&pb, "[*]", 3);
-		else {
-			/* Digits backwards: no snprintf in the hot path. */
-			nl = 0;
-			do {
-				num[sizeof(num) - 1 - nl++] =
-				    (char)('0' + idx % 10);
-				idx /= 10;
-			} while (idx > 0);
-			pb_add(&pb, "[", 1);
-			pb_add(&pb, num + sizeof(num) - nl, (size_t)nl);
-			pb_add(&pb, "]", 1);
-		}
-	}
-	if (size > 0)
-		buf[pb.len < size ? pb.len : size - 1] = '\0';
-	return pb.len;
+	return cls_path_format(&p, fold, buf, size);
 }
 
 /* ---- the visitor ------------------------------------------------------- */
