@@ -1,13 +1,16 @@
 /* tests/fuzz/fuzz_classify.c — libFuzzer target: the first line of the input
  * is a field name, the rest the value; classified as a string and as a
  * number against the built-in set and a small custom set, and scanned as
- * free text. Checks that spans stay inside the value and do not overlap. */
+ * free text. Checks that spans stay inside the value and do not overlap,
+ * and that the value detectors' whole-value pre-filter never rules out a
+ * value they would find without it. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "classifiers/classifiers.h"
+#include "classifiers/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,7 +47,14 @@ static void
 check(const struct cls_set *set, const struct cls_field *f)
 {
 	struct cls_match m[64];
+	struct cls_vhit h[CLS_K_NVALUE];
 	size_t n = cls_classify(set, scr, f, m, 64), last = 0;
+	int num = f->type == CLS_V_NUMBER;
+
+	/* the whole-value pre-filter rules out only what no detector finds */
+	if (cls_values_detect(f->value, f->len, num, 1, CLS_VALUE_KINDS, h) !=
+	    cls_values_detect(f->value, f->len, num, 0, CLS_VALUE_KINDS, h))
+		abort();
 
 	if (n > 64)
 		n = 64;

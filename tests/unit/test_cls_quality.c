@@ -173,6 +173,17 @@ test_values(void **state)
 		}
 		n = cls_classify(set, scr, &fl, m, 64);
 		assert_true(n <= 64);
+		/* the whole-value pre-filter rules out only what no
+		 * detector would find (fail closed) */
+		{
+			struct cls_vhit h[CLS_K_NVALUE];
+			int num = fl.type == CLS_V_NUMBER;
+
+			assert_int_equal(cls_values_detect(fl.value, fl.len,
+			    num, 1, CLS_VALUE_KINDS, h),
+			    cls_values_detect(fl.value, fl.len, num, 0,
+			    CLS_VALUE_KINDS, h));
+		}
 		{
 			uint32_t want = parse_labels(line, (size_t)(t1 - line));
 			uint32_t got = predicted(m, n, 0, 0, 0);
