@@ -576,21 +576,30 @@ keys_hash(const struct keys_key *k, const void *value, size_t len, char *out,
 	return KEYS_OK;
 }
 
-int
-keys_fingerprint(const struct keys_ring *r, const void *value, size_t len,
+/* The fingerprint of value under version v: keyed BLAKE2b-128, base64url. */
+static int
+fp_under(const struct keys_version *v, const void *value, size_t len,
     char out[KEYS_FP_LEN + 1])
 {
-	const struct keys_version	*v = NULL;
-	uint8_t				 h[16];
+	uint8_t	h[16];
 
-	out[0] = '\0';
-	if (r == NULL || writer_of(r->fp, KEYS_P_HASH, &v) != KEYS_OK)
-		return -1;
 	if ((value == NULL && len > 0) || crypto_generichash(h, sizeof(h),
 	    value, len, v->sec->raw, sizeof(v->sec->raw)) != 0)
 		return -1;
 	b64_encode(out, h, sizeof(h));
 	return 0;
+}
+
+int
+keys_fingerprint(const struct keys_ring *r, const void *value, size_t len,
+    char out[KEYS_FP_LEN + 1])
+{
+	const struct keys_version	*v = NULL;
+
+	out[0] = '\0';
+	if (r == NULL || writer_of(r->fp, KEYS_P_HASH, &v) != KEYS_OK)
+		return -1;
+	return fp_under(v, value, len, out);
 }
 
 size_t
@@ -604,16 +613,14 @@ keys_fingerprints(const struct keys_ring *r, const void *value, size_t len,
 		return 0;
 	n = 1;
 	for (size_t i = k->nv; i-- > 0 && n < max;) {
-		const struct keys_version	*v = &k->v[i];
-		uint8_t				 h[16];
+		const struct keys_version *v = &k->v[i];
 
 		if (v->number == k->writer || v->sec == NULL ||
 		    v->state == KEYS_V_RETIRED)
 			continue;
-		if (crypto_generichash(h, sizeof(h), value, len, v->sec->raw,
-		    sizeof(v->sec->raw)) != 0)
+		if (fp_under(v, value, len, out[n]) < 0)
 			break;
-		b64_encode(out[n++], h, sizeof(h));
+		n++;
 	}
 	return n;
 }
