@@ -1,6 +1,5 @@
 /* policies/engine.c — deciding each classified field of a body under the
  * policy, applying the action, and folding the decisions for the audit log. */
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,9 +61,7 @@ struct dec_own {
 	uint32_t	 sid;		/* the folded path */
 	size_t		 class_id;
 	int		 rule;
-	unsigned	 conf;		/* d->confidence as cls_conf_parse reads
-					 * it, cast as the comparison did:
-					 * UINT_MAX for a name it does not know */
+	enum cls_conf	 conf;		/* d->confidence, as a level */
 	char		 fps[POL_MAX_FPS][KEYS_FP_LEN + 1];
 	char		 text[];	/* id NUL */
 };
@@ -552,15 +549,6 @@ field_path(struct pol_eval *ev)
 
 /* -------------------------------------------------------------- decisions */
 
-/* What cls_conf_parse(cls_conf_name(c)) gave, cast to the (unsigned) enum
- * as the comparison in record() did: a name it does not know ("none",
- * "unknown") reads as -1, i.e. UINT_MAX, and is never raised. */
-static unsigned
-conf_rank(enum cls_conf c)
-{
-	return c >= CLS_CONF_LOW && c <= CLS_CONF_HIGH ? (unsigned)c : UINT_MAX;
-}
-
 /* The decision for this key, created on first use; NULL when out of
  * memory (the body still gets its action; only the record is short).
  * <sid> is the folded path ("$.**" past POL_MAX_DECISIONS). */
@@ -641,7 +629,7 @@ decision(struct pol_eval *ev, uint32_t sid, const struct cls_match *m,
 	d->class_ = m->class_name;
 	d->level = cls_level_name(m->level);
 	d->confidence = cls_conf_name(m->confidence);
-	own->conf = conf_rank(m->confidence);
+	own->conf = m->confidence;
 	d->nevidence = m->nevidence;
 	memcpy(d->evidence, m->evidence, sizeof(d->evidence));
 	d->rule = rule < 0 ? NULL : ev->p->rules[rule].id;
@@ -682,7 +670,7 @@ record(struct pol_eval *ev, const struct cls_match *m, int rule,
 	d->count++;
 	if (m->confidence > own->conf) {
 		d->confidence = cls_conf_name(m->confidence);
-		own->conf = conf_rank(m->confidence);
+		own->conf = m->confidence;
 		d->nevidence = m->nevidence;
 		memcpy(d->evidence, m->evidence, sizeof(d->evidence));
 	}
