@@ -51,6 +51,17 @@ u8count(const char *v, size_t len)
 	return n;
 }
 
+/* The byte offset of character <c> of v (len when there are fewer). */
+static size_t
+u8offset(const char *v, size_t len, size_t c)
+{
+	size_t i = 0;
+
+	for (; c > 0 && i < len; c--)
+		i += u8len((const unsigned char *)v + i, len - i);
+	return i;
+}
+
 /* Whether every byte of v is ASCII (then bytes are characters). */
 static int
 ascii(const char *v, size_t len)
@@ -89,7 +100,8 @@ size_t
 pol_mask(const struct pol_act *a, const char *v, size_t len, char **buf,
     size_t *cap)
 {
-	size_t n, kf = a->keep_first, kl = a->keep_last, o = 0, i, c;
+	size_t n, kf = a->keep_first, kl = a->keep_last, o = 0, i;
+	size_t head, tail, mid;
 	const char *at;
 
 	if (a->email && (at = last_at(v, len)) != NULL && at > v) {
@@ -109,46 +121,27 @@ pol_mask(const struct pol_act *a, const char *v, size_t len, char **buf,
 		(*buf)[o] = '\0';
 		return o;
 	}
-	if (ascii(v, len)) {
-		/* one byte per character: the same result in three copies */
-		size_t mid;
-
-		if (kf + kl >= len)
-			kf = kl = 0;
-		mid = len - kf - kl;
-		if (pol_buf_reserve(buf, cap, kf + mid * a->mchar_len + kl +
-		    1) < 0)
-			return (size_t)-1;
-		memcpy(*buf, v, kf);
-		o = kf;
-		if (a->mchar_len == 1) {
-			memset(*buf + o, a->mchar[0], mid);
-			o += mid;
-		} else
-			for (i = 0; i < mid; i++, o += a->mchar_len)
-				memcpy(*buf + o, a->mchar, a->mchar_len);
-		memcpy(*buf + o, v + len - kl, kl);
-		o += kl;
-		(*buf)[o] = '\0';
-		return o;
-	}
-	n = u8count(v, len);
+	/* the kept head v[0, head) and tail v[tail, len), in characters
+	 * (bytes are characters when all are ASCII: no walk) */
+	n = ascii(v, len) ? len : u8count(v, len);
 	if (kf + kl >= n)
 		kf = kl = 0;
-	if (pol_buf_reserve(buf, cap, len + n * a->mchar_len + 1) < 0)
+	mid = n - kf - kl;
+	head = n == len ? kf : u8offset(v, len, kf);
+	tail = n == len ? len - kl : head + u8offset(v + head, len - head, mid);
+	if (pol_buf_reserve(buf, cap, head + mid * a->mchar_len + len - tail +
+	    1) < 0)
 		return (size_t)-1;
-	for (i = 0, c = 0; i < len; c++) {
-		size_t l = u8len((const unsigned char *)v + i, len - i);
-
-		if (c < kf || c >= n - kl) {
-			memcpy(*buf + o, v + i, l);
-			o += l;
-		} else {
+	memcpy(*buf, v, head);
+	o = head;
+	if (a->mchar_len == 1) {
+		memset(*buf + o, a->mchar[0], mid);
+		o += mid;
+	} else
+		for (i = 0; i < mid; i++, o += a->mchar_len)
 			memcpy(*buf + o, a->mchar, a->mchar_len);
-			o += a->mchar_len;
-		}
-		i += l;
-	}
+	memcpy(*buf + o, v + tail, len - tail);
+	o += len - tail;
 	(*buf)[o] = '\0';
 	return o;
 }
