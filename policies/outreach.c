@@ -57,8 +57,7 @@ struct pol_outreach {
 	int32_t			 q_from, q_to;	/* seconds after local midnight */
 	const char		*q_id;
 	char			 cc[4];		/* calling code digits; "": none */
-	int			 unsub;
-	const char		*u_key;
+	const char		*u_key;		/* NULL: no unsubscribe */
 	int64_t			 u_ttl;
 	const char		*u_url;		/* NULL: none */
 };
@@ -660,7 +659,6 @@ parse_unsub(struct pol_outreach *o, const struct pol_yaml_node *n,
 	const struct keys_key		*k;
 	int				 bad = 0;
 
-	o->unsub = 1;
 	o->u_key = "hash";
 	o->u_ttl = OR_TTL_DEFAULT;
 	if (pol_yaml_want_map(n, errs) < 0)
@@ -1106,13 +1104,13 @@ pol_or_normalise(const struct pol_outreach *o, const char *v, size_t len,
 int
 pol_or_has_unsubscribe(const struct pol_outreach *o)
 {
-	return o != NULL && o->unsub;
+	return o != NULL && o->u_key != NULL;
 }
 
 const char *
 pol_or_unsubscribe_url(const struct pol_outreach *o)
 {
-	return o != NULL && o->unsub ? o->u_url : NULL;
+	return o != NULL && o->u_key != NULL ? o->u_url : NULL;
 }
 
 _Static_assert(AUDIT_OR_FP_LEN == KEYS_FP_LEN,
@@ -1146,7 +1144,7 @@ pol_or_token_make(const struct pol_outreach *o, const struct keys_ring *ring,
 
 	if (out != NULL && cap > 0)
 		out[0] = '\0';
-	if (o == NULL || !o->unsub || ring == NULL || fp == NULL ||
+	if (o == NULL || o->u_key == NULL || ring == NULL || fp == NULL ||
 	    out == NULL || !audit_or_fp_valid(fp) || now_s < 0 ||
 	    now_s > INT64_MAX - o->u_ttl ||
 	    (k = keys_find(ring, o->u_key)) == NULL)
@@ -1210,7 +1208,7 @@ pol_or_token_check(const struct pol_outreach *o, const struct keys_ring *ring,
 		return -1;
 	klen = (size_t)(dot - 1 - mac);
 	*why = "no key";
-	if (o == NULL || !o->unsub || ring == NULL ||
+	if (o == NULL || o->u_key == NULL || ring == NULL ||
 	    (k = keys_find(ring, o->u_key)) == NULL ||
 	    keys_purpose(k) != KEYS_P_HASH || keys_writer_version(k) == 0 ||
 	    keys_version_info(k, keys_writer_version(k), &vi) < 0)
