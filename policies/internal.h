@@ -97,10 +97,8 @@ struct pol_tz;
 /* "UTC", or a fixed "+05:30" / "-08:00": 0 and *off in seconds east of
  * UTC, else -1. */
 int	 pol_tz_fixed_parse(const char *s, int32_t *off);
-/* $TZDIR, or /usr/share/zoneinfo when it is unset or empty. */
-const char *pol_tz_dir(void);
-/* The zone <name>: "UTC", a fixed offset, or a TZif file under
- * pol_tz_dir(). NULL with the reason in <why> when it cannot be loaded.
+/* The zone <name>: "UTC", a fixed offset, or a TZif file under $TZDIR
+ * (/usr/share/zoneinfo when it is unset or empty). NULL with the reason in <why> when it cannot be loaded.
  * Blocking file I/O; the caller frees the zone with pol_tz_free. */
 struct pol_tz *pol_tz_load(const char *name, char *why, size_t whysz);
 /* The same from the bytes of a TZif file; NULL with a static *why. */
@@ -112,7 +110,7 @@ void	 pol_tz_free(struct pol_tz *);
  * never). */
 int32_t	 pol_tz_offset(const struct pol_tz *, int64_t t, int64_t *next);
 /* For "unknown time zone" messages: the entry of <name>'s directory under
- * pol_tz_dir() closest to its last component, as "Region/Name" in <out>.
+ * the zone directory closest to its last component, as "Region/Name" in <out>.
  * 0, or -1 when nothing is close. */
 int	 pol_tz_suggest(const char *name, char *out, size_t size);
 

@@ -516,8 +516,9 @@ tz_name_ok(const char *name)
 	}
 }
 
-const char *
-pol_tz_dir(void)
+/* $TZDIR, or /usr/share/zoneinfo when it is unset or empty. */
+static const char *
+tz_dir(void)
 {
 	const char *d = getenv("TZDIR");
 
@@ -529,7 +530,7 @@ pol_tz_load(const char *name, char *why, size_t whysz)
 {
 	struct pol_tz	*z = NULL;
 	unsigned char	*buf = NULL;
-	const char	*dir = pol_tz_dir(), *w;
+	const char	*dir = tz_dir(), *w;
 	char		 path[4096];
 	FILE		*f = NULL;
 	size_t		 n;
@@ -610,7 +611,7 @@ pol_tz_suggest(const char *name, char *out, size_t size)
 
 	base = slash ? slash + 1 : name;
 	if (!tz_name_ok(name) || (size_t)snprintf(path, sizeof(path), "%s/%.*s",
-	    pol_tz_dir(), slash ? (int)(slash - name) : 0, name) >=
+	    tz_dir(), slash ? (int)(slash - name) : 0, name) >=
 	    sizeof(path) || (v = list_dir(path)) == NULL)
 		return -1;
 	if ((hint = pol_yaml_suggest(base, (const char *const *)v)) != NULL &&
