@@ -98,8 +98,9 @@ struct pol_tz;
  * UTC, else -1. */
 int	 pol_tz_fixed_parse(const char *s, int32_t *off);
 /* The zone <name>: "UTC", a fixed offset, or a TZif file under $TZDIR
- * (/usr/share/zoneinfo when it is unset or empty). NULL with the reason in <why> when it cannot be loaded.
- * Blocking file I/O; the caller frees the zone with pol_tz_free. */
+ * (/usr/share/zoneinfo when it is unset or empty). NULL with the reason in
+ * <why> when it cannot be loaded. Blocking file I/O; the caller frees the
+ * zone with pol_tz_free. */
 struct pol_tz *pol_tz_load(const char *name, char *why, size_t whysz);
 /* The same from the bytes of a TZif file; NULL with a static *why. */
 struct pol_tz *pol_tz_from_tzif(const unsigned char *buf, size_t len,
@@ -109,9 +110,9 @@ void	 pol_tz_free(struct pol_tz *);
  * *next (may be NULL) the next instant at which it may change (INT64_MAX:
  * never). */
 int32_t	 pol_tz_offset(const struct pol_tz *, int64_t t, int64_t *next);
-/* For "unknown time zone" messages: the entry of <name>'s directory under
- * the zone directory closest to its last component, as "Region/Name" in <out>.
- * 0, or -1 when nothing is close. */
+/* For "unknown time zone" messages: the entry of <name>'s directory in the
+ * zone directory closest to its last component, as "Region/Name" in
+ * <out>. 0, or -1 when nothing is close. */
 int	 pol_tz_suggest(const char *name, char *out, size_t size);
 
 /* transform.c: each writes into *buf (grown with realloc, *cap updated) and
