@@ -735,6 +735,26 @@ out:
 
 /* ------------------------------------------------------------- journal */
 
+/* Grows the rewrite's staging buffer to hold <need> bytes (doubling). */
+static int
+wbuf_reserve(struct audit_outreach *st, size_t need)
+{
+	size_t	 nc = st->wcap > 0 ? st->wcap : 4096;
+	uint8_t	*p;
+
+	if (need <= st->wcap)
+		return 0;
+	while (nc < need)
+		nc *= 2;
+	if ((p = realloc(st->wbuf, nc)) == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	st->wbuf = p;
+	st->wcap = nc;
+	return 0;
+}
+
 /*
  * Writes the journal anew from memory: OR_JOURNAL.tmp, fsync, rename over
  * the journal, fsync of the directory; the new file becomes jfd. Each shard
@@ -749,7 +769,7 @@ journal_rewrite(struct audit_outreach *st)
 {
 	struct or_shard		*sh;
 	const struct or_layout	*l;
-	size_t			 snap[OR_NSHARDS], i, s, j, k, len, need;
+	size_t			 snap[OR_NSHARDS], i, s, j, k, len;
 	uint8_t			 hdr[OR_REC], *e, *p;
 	uint32_t		 horizon, *r;
 	int64_t			 now;
@@ -775,16 +795,12 @@ journal_rewrite(struct audit_outreach *st)
 		sh = &st->sh[i];
 		pthread_mutex_lock(&sh->mu);
 		l = sh->lay;
-		/* ntimes counts exactly what is written below */
-		need = sh->ntimes * OR_REC;
-		if (need > st->wcap) {
-			if ((p = realloc(st->wbuf, need)) == NULL) {
-				pthread_mutex_unlock(&sh->mu);
-				errno = ENOMEM;
-				goto fail;
-			}
-			st->wbuf = p;
-			st->wcap = need;
+		/* ntimes counts what is written below: the buffer grows
+		 * once, and again only if that count were ever short (never
+		 * a send time dropped from the journal) */
+		if (wbuf_reserve(st, sh->ntimes * OR_REC) < 0) {
+			pthread_mutex_unlock(&sh->mu);
+			goto fail;
 		}
 		len = 0;
 		for (j = 0; j < sh->cap; j++) {
@@ -796,8 +812,12 @@ journal_rewrite(struct audit_outreach *st)
 				r = times(l, e, s);
 				/* oldest first, as they were taken */
 				for (k = l->ring[s] + 1; k-- > 0;) {
-					if (r[k] == 0 || len + OR_REC > need)
+					if (r[k] == 0)
 						continue;
+					if (wbuf_reserve(st, len + OR_REC) < 0) {
+						pthread_mutex_unlock(&sh->mu);
+						goto fail;
+					}
 					p = st->wbuf + len;
 					put_le64(p, slot_key(sh, j));
 					put_le32(p + 8, l->tag[s]);
