@@ -9,6 +9,7 @@
 
 #include <event2/buffer.h>
 
+#include "classifiers/classifiers.h"
 #include "proxy/auth.h"
 #include "proxy/internal.h"
 #include "proxy/json.h"
@@ -19,6 +20,43 @@ struct admin_route {
 	unsigned	 roles;		/* CFG_ROLE_* any of; 0 = no token needed */
 	void		(*fn)(struct exchange *, const struct cfg_admin_token *);
 };
+
+int
+admin_text_check(const char *what, const char *text, char *err,
+    size_t errsize)
+{
+	struct cls_set		*set = cls_set_builtin();
+	struct cls_scratch	*scr = cls_scratch_new();
+	struct cls_match	 m[16];
+	struct cls_field	 f;
+	size_t			 n;
+	int			 rc = -1;
+
+	snprintf(err, errsize, "%s: could not be checked for personal data",
+	    what);
+	if (text == NULL || set == NULL || scr == NULL)
+		goto out;
+	memset(&f, 0, sizeof(f));
+	f.value = text;
+	f.len = strlen(text);
+	f.type = CLS_V_STRING;
+	n = cls_classify(set, scr, &f, m, sizeof(m) / sizeof(m[0]));
+	if (n > sizeof(m) / sizeof(m[0]))
+		n = sizeof(m) / sizeof(m[0]);
+	rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (m[i].confidence >= CLS_CONF_MEDIUM) {
+			snprintf(err, errsize, "%s: it holds what looks like "
+			    "personal data (%s); it is kept in the decision "
+			    "log, which never holds any: describe the case "
+			    "without it", what, m[i].class_name);
+			rc = -1;
+		}
+out:
+	cls_scratch_free(scr);
+	cls_set_free(set);
+	return rc;
+}
 
 static void
 admin_healthz(struct exchange *ex, const struct cfg_admin_token *t)

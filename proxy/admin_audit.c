@@ -344,6 +344,8 @@ admin_ovr_parse(const char *body, size_t len, int64_t now,
 		    "is overruled)");
 		goto fail;
 	}
+	if (admin_text_check("reason", req->reason, err, errsize) < 0)
+		goto fail;
 	if (req->expires == NULL) {
 		snprintf(err, errsize, "expires: required (RFC 3339, e.g. "
 		    "2026-12-01T00:00:00Z)");

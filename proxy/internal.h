@@ -288,6 +288,13 @@ void	quota_free(struct proxy_server *);
 
 /* admin.c */
 void	admin_handle(struct exchange *);
+/* A reviewer's free text (an override's or an opt-out's reason) goes to the
+ * decision log, which never holds personal data: -1 with the reason in err
+ * when the built-in detectors find an email, phone number, identifier,
+ * card, IBAN or IP address in it with medium confidence or more (or cannot
+ * run), else 0. */
+int	admin_text_check(const char *what, const char *text, char *err,
+	    size_t errsize);
 
 /* override.c: the engine's override hook. override_begin() (with no
  * snapshot held: after override_end) takes a snapshot of the server's

@@ -873,6 +873,11 @@ admin_optouts_add(struct exchange *ex, const struct cfg_admin_token *t)
 		ex_error(ex, 400, "bad_request", err);
 		return;
 	}
+	if (r.reason != NULL &&
+	    admin_text_check("reason", r.reason, err, sizeof(err)) < 0) {
+		ex_error(ex, 400, "bad_request", err);
+		goto out;
+	}
 	if (optout_target(ex, &r, fp, &nfp) < 0)
 		goto out;
 	if (ex_audit_down(ex))
@@ -922,6 +927,10 @@ admin_optouts_remove(struct exchange *ex, const struct cfg_admin_token *t)
 	if (r.reason == NULL || r.reason[strspn(r.reason, " \t")] == '\0') {
 		ex_error(ex, 400, "bad_request", "reason: required (the "
 		    "recorded re-consent: when and how the person agreed)");
+		goto out;
+	}
+	if (admin_text_check("reason", r.reason, err, sizeof(err)) < 0) {
+		ex_error(ex, 400, "bad_request", err);
 		goto out;
 	}
 	if (strcmp(id, "optouts") != 0) {

@@ -194,6 +194,9 @@ adm GET "/v1/optouts?recipient=berta%40example.com" alice-token
 assert_contains "$BODY" '"count":1' "look-up by address"
 adm DELETE "/v1/optouts/$FP_B" alice-token
 assert_eq "$CODE" 400 "a re-consent needs a reason"
+adm DELETE "/v1/optouts/$FP_B" alice-token '{"reason": "she wrote from berta@example.com"}'
+assert_eq "$CODE" 400 "a reason holding an address is refused (it would reach the log)"
+assert_contains "$BODY" "personal data (email)" "the refusal names what was found"
 adm DELETE "/v1/optouts/$FP_B" alice-token '{"reason": "re-subscribed on the web form, 2026-11-27"}'
 assert_eq "$CODE" 200 "re-consent recorded"
 adm DELETE "/v1/optouts/$FP_B" alice-token '{"reason": "again"}'

@@ -128,6 +128,12 @@ test_ovr_parse_errors(void **state)
 		{"{\"decision_id\":\"a.1\",\"action\":\"allow\",\"reason\":"
 		    "\" \",\"expires\":\"2026-12-01\"}", "reason: required"},
 		{"{\"decision_id\":\"a.1\",\"action\":\"allow\",\"reason\":"
+		    "\"she is jane.doe@example.com\",\"expires\":"
+		    "\"2099-12-01\"}", "looks like personal data (email)"},
+		{"{\"decision_id\":\"a.1\",\"action\":\"allow\",\"reason\":"
+		    "\"called 13800138000\",\"expires\":\"2099-12-01\"}",
+		    "looks like personal data"},
+		{"{\"decision_id\":\"a.1\",\"action\":\"allow\",\"reason\":"
 		    "\"r\"}", "expires: required"},
 		{"{\"decision_id\":\"a.1\",\"action\":\"allow\",\"reason\":"
 		    "\"r\",\"expires\":\"next week\"}", "not an RFC 3339"},
