@@ -384,6 +384,9 @@ void			 audit_ovr_close(struct audit_ovr_store *);	/* NULL ok */
  * admin API's 400 or 503). Thread safe; blocking (fsync). */
 int	audit_ovr_add(struct audit_ovr_store *, const struct audit_override *o,
 	    char id_out[40], char *err, size_t errsize);
+/* 1 when <action> is one an override may name: allow, mask, redact, drop,
+ * hash, tokenize, encrypt, deny, reclassify. */
+int	audit_ovr_action_known(const char *action);
 /* Marks <id> revoked by <by>. -1 with errno ENOENT (unknown or already
  * revoked) or EIO. Thread safe; blocking. */
 int	audit_ovr_revoke(struct audit_ovr_store *, const char *id,

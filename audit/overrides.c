@@ -47,6 +47,15 @@ static const char *const ovr_actions[] = {
 	"deny", "reclassify", NULL,
 };
 
+int
+audit_ovr_action_known(const char *a)
+{
+	for (size_t i = 0; a != NULL && ovr_actions[i] != NULL; i++)
+		if (strcmp(a, ovr_actions[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 ovr_unref(struct ovr *v)
 {
@@ -398,13 +407,9 @@ audit_ovr_add(struct audit_ovr_store *st, const struct audit_override *in,
 	struct audit_ovr_snap	*ns;
 	struct ovr		*nv;
 	uint8_t			 rnd[8];
-	size_t			 i;
 	int			 rc;
 
-	for (i = 0; ovr_actions[i] != NULL; i++)
-		if (o.action != NULL && strcmp(o.action, ovr_actions[i]) == 0)
-			break;
-	if (ovr_actions[i] == NULL) {
+	if (!audit_ovr_action_known(o.action)) {
 		snprintf(err, errsize, "action: one of allow, mask, redact, drop, "
 		    "hash, tokenize, encrypt, deny, reclassify");
 		errno = EINVAL;
@@ -420,7 +425,7 @@ audit_ovr_add(struct audit_ovr_store *st, const struct audit_override *in,
 		errno = EINVAL;
 		return -1;
 	}
-	if (o.reason == NULL || o.reason[0] == '\0') {
+	if (o.reason == NULL || o.reason[strspn(o.reason, " \t\r\n")] == '\0') {
 		snprintf(err, errsize, "reason: required");
 		errno = EINVAL;
 		return -1;

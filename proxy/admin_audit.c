@@ -261,20 +261,6 @@ admin_ovr_req_clear(struct admin_ovr_req *r)
 }
 
 static int
-ovr_action_known(const char *a)
-{
-	static const char *const known[] = {
-		"allow", "reclassify", "mask", "redact", "drop", "hash",
-		"tokenize", "encrypt", "deny", NULL,
-	};
-
-	for (size_t i = 0; known[i] != NULL; i++)
-		if (strcmp(a, known[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int
 blank(const char *s)
 {
 	if (s == NULL)
@@ -334,7 +320,7 @@ admin_ovr_parse(const char *body, size_t len, int64_t now,
 		    "path, class, principal, role, fingerprint");
 		goto fail;
 	}
-	if (req->action == NULL || !ovr_action_known(req->action)) {
+	if (req->action == NULL || !audit_ovr_action_known(req->action)) {
 		snprintf(err, errsize, "action: required, one of %s",
 		    ovr_actions);
 		goto fail;

@@ -1185,6 +1185,9 @@ test_overrides(void **state)
 	o.reason = NULL;
 	assert_int_equal(audit_ovr_add(st, &o, NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "reason"));
+	o.reason = " \t ";
+	assert_int_equal(audit_ovr_add(st, &o, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "reason"));
 	o.reason = "r";
 	o.action = "yolo";
 	assert_int_equal(audit_ovr_add(st, &o, NULL, err, sizeof(err)), -1);
