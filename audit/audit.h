@@ -303,6 +303,12 @@ struct audit_filter {
 
 /* Times as every record, state file and admin answer writes them:
  * "2026-11-27T04:26:47.123Z" (UTC, fixed width). */
+/* The log's files: DIR/audit-NNNNNN.jsonl, numbered from 1. */
+#define AUDIT_FILE_FMT		"audit-%06u.jsonl"
+/* Their numbers, ascending. Returns the count (*out malloc'd, may be NULL
+ * when 0) or -1 (errno). */
+int	audit_list_files(const char *dir, unsigned **out);
+
 #define AUDIT_TIME_LEN		24
 struct timespec;
 void	audit_time_format(const struct timespec *ts, char out[AUDIT_TIME_LEN + 1]);

@@ -9,7 +9,6 @@
 
 #include "audit/audit.h"
 
-#define AUDIT_FILE_FMT		"audit-%06u.jsonl"
 #define AUDIT_FILE_NAME_LEN	18		/* "audit-NNNNNN.jsonl" */
 /* `,"prev":"<64 hex>"` and `,"hash":"<64 hex>"}` */
 #define AUDIT_PREV_TAIL		(10 + AUDIT_HASH_HEX)
@@ -35,9 +34,6 @@ struct audit_line {
 int	audit_line_parse(const char *line, size_t len, struct audit_line *,
 	    const char **why);
 
-/* Sorted file numbers of dir's audit-NNNNNN.jsonl files. Returns the count
- * (*out malloc'd, may be NULL when 0) or -1 (errno). */
-int	audit_list_files(const char *dir, unsigned **out);
 
 /* Appends the line of record <seq> (body: the members between time and
  * prev, may be empty) chained onto prev_hex, and sets hash_hex to its hash.

@@ -2,7 +2,6 @@
  * decision explained, human overrides (create, list, revoke) and the audit
  * export. Runs on the main thread's loop (admin_handle has checked the
  * token's role). */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -740,50 +739,6 @@ admin_explain(const struct admin_decision *d, const struct audit_override *o,
 
 /* ------------------------------------------------------ log search */
 
-static int
-cmp_desc(const void *a, const void *b)
-{
-	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* The numbers of DIR/audit-NNNNNN.jsonl (audit.h), newest first. */
-static int
-log_files(const char *dir, unsigned **out)
-{
-	DIR		*dp;
-	struct dirent	*de;
-	unsigned	*v = NULL, *nv, num;
-	size_t		 n = 0, cap = 0;
-	int		 end;
-
-	*out = NULL;
-	if ((dp = opendir(dir)) == NULL)
-		return -1;
-	while ((de = readdir(dp)) != NULL) {
-		end = 0;
-		if (sscanf(de->d_name, "audit-%6u.jsonl%n", &num, &end) != 1 ||
-		    end == 0 || de->d_name[end] != '\0')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
-				free(v);
-				closedir(dp);
-				return -1;
-			}
-			v = nv;
-		}
-		v[n++] = num;
-	}
-	closedir(dp);
-	if (n > 0)
-		qsort(v, n, sizeof(*v), cmp_desc);
-	*out = v;
-	return (int)n;
-}
-
 /*
  * Finds decision <id> in the log: files newest first, the last record in a
  * file that holds it (a client may reuse an X-Request-Id: the newest wins).
@@ -807,12 +762,12 @@ find_decision(const char *dir, const char *id, struct admin_decision *d,
 	*bounded = 0;
 	admin_decision_clear(d);
 	plen = (size_t)snprintf(pat, sizeof(pat), "\"id\":\"%s\"", id);
-	if ((n = log_files(dir, &nums)) < 0) {
+	if ((n = audit_list_files(dir, &nums)) < 0) {
 		snprintf(err, errsize, "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	for (int i = 0; i < n && !found && !*bounded; i++) {
-		snprintf(path, sizeof(path), "%s/audit-%06u.jsonl", dir,
+	for (int i = n; i-- > 0 && !found && !*bounded;) {	/* newest first */
+		snprintf(path, sizeof(path), "%s/" AUDIT_FILE_FMT, dir,
 		    nums[i]);
 		if ((f = fopen(path, "re")) == NULL)
 			continue;	/* rotated away meanwhile */
