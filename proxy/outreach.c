@@ -132,7 +132,7 @@ struct capture {
 	const struct cls_glob	*rglob;		/* the recipient's path */
 	const struct cls_glob	*cglob;		/* the channel's, or NULL */
 	char			**vals;
-	size_t			 n;
+	size_t			 n, cap;
 	int			 too_many, too_long, bad_channel, nested, oom;
 	char			*channel;
 };
@@ -171,6 +171,19 @@ capture_visit(void *ud, const struct json_path *p, const struct json_value *v,
 		if (v->len > OR_MAX_VALUE) {
 			c->too_long = 1;
 			return JSON_STOP;
+		}
+		if (c->n == c->cap) {
+			size_t	 nc = c->cap ? 2 * c->cap : 4;
+			char	**nv;
+
+			if (nc > OR_MAX_RECIPIENTS)
+				nc = OR_MAX_RECIPIENTS;
+			if ((nv = realloc(c->vals, nc * sizeof(*nv))) == NULL) {
+				c->oom = 1;
+				return JSON_STOP;
+			}
+			c->vals = nv;
+			c->cap = nc;
 		}
 		if ((s = strndup(v->ptr, v->len)) == NULL) {
 			c->oom = 1;
@@ -358,8 +371,6 @@ outreach_check(struct exchange *ex)
 	cap.rglob = pol_or_recipient_glob(o, route);
 	cap.cglob = pol_or_channel_glob(o, route);
 	chan = pol_or_channel(o, route, &is_path);
-	if ((cap.vals = calloc(OR_MAX_RECIPIENTS, sizeof(*cap.vals))) == NULL)
-		goto oom;
 	memset(&jl, 0, sizeof(jl));
 	jl.max_depth = ex->gen->cfg->limits.max_json_depth;
 	jl.max_string = ex->gen->cfg->limits.max_string;

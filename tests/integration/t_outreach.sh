@@ -166,6 +166,11 @@ assert_eq "$CODE" 429 "carl's third refuses the whole campaign"
 send bot-key '{"to": "fred@example.com"}'
 send bot-key '{"to": "fred@example.com"}'
 assert_eq "$CODE" 202 "fred was not counted for the refused campaign"
+base=$(received)
+send bot-key "$(python3 -c 'import json; print(json.dumps({"recipients": ["bulk%d@example.com" % i for i in range(1001)]}))')" /api/campaigns/8/send
+assert_eq "$CODE" 400 "a campaign to 1,001 recipients is refused"
+assert_contains "$BODY" "at most 1000 recipients" "the reason names the cap"
+assert_eq "$(received)" "$base" "and it did not reach the upstream"
 
 # ---- opt-out through the admin API, then a recorded re-consent
 adm POST /v1/optouts alice-token '{"recipient": "Berta@Example.com", "reason": "asked by phone"}'
