@@ -127,16 +127,26 @@ admin_metrics(struct exchange *ex, const struct cfg_admin_token *t)
 	    (unsigned long long)atomic_load(&st->outreach_quiet),
 	    (unsigned long long)atomic_load(&st->outreach_optout));
 	if (srv->outreach != NULL) {
-		size_t	nrec = 0, bytes = 0;
+		struct audit_or_counters c;
 
-		audit_or_stats(srv->outreach, &nrec, &bytes);
+		audit_or_get_counters(srv->outreach, &c);
 		metric(b, "custos_outreach_recipients", "gauge",
-		    "Recipients with sends inside a limit's window.", nrec);
+		    "Recipients with sends inside a limit's window.",
+		    c.recipients);
 		metric(b, "custos_outreach_state_bytes", "gauge",
-		    "Memory the outreach counters take.", bytes);
+		    "Memory the outreach counters take.", c.table_bytes);
 		metric(b, "custos_optouts", "gauge",
 		    "Recipients who opted out of automated contact.",
-		    audit_or_optout_count(srv->outreach));
+		    c.optouts);
+		metric(b, "custos_outreach_full_total", "counter",
+		    "Automated messages refused because the outreach state "
+		    "tracks as many recipients as it may.", c.full);
+		metric(b, "custos_outreach_journal_errors_total", "counter",
+		    "Failed writes of the outreach journal (retried).",
+		    c.write_errors);
+		metric(b, "custos_outreach_journal_pending", "gauge",
+		    "Send times waiting to be written to the journal.",
+		    c.pending);
 	}
 	metric(b, "custos_reloads_total", "counter", "Successful reloads.",
 	    atomic_load(&st->reloads));

@@ -303,6 +303,8 @@ assert_eq "$CODE" 202 "a human may still write"
 # ---- the audit log: every verdict recorded, no address anywhere
 adm GET /metrics audit-token
 assert_contains "$BODY" 'custos_outreach_total{verdict="opted_out"}' "metrics count verdicts"
+assert_contains "$BODY" 'custos_outreach_journal_errors_total 0' "the journal has had no write error"
+assert_contains "$BODY" 'custos_outreach_full_total 0' "and no message was refused for a full state"
 assert_contains "$BODY" 'custos_optouts 1' "one opt-out left (gina)"
 stop_pid "$CUSTOS_PID"
 for a in anna@example.com berta carl@example.com gina@example.com 1234567; do
